@@ -1,0 +1,720 @@
+"""``CognitoSyncClient``: one thin coroutine per operation.
+
+A call goes: the operation's table entry (``_operations``) validates the
+arguments and builds the exact wire request; ``_send`` signs it
+(``_sigv4``) and sends it (``_transport``), once, and only after a
+retryable failure hands the rest of the attempts to tenacity (``_retry``),
+re-signing every attempt; the answer is parsed into an attrs model
+(``_models``) or a typed error (``_exceptions``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+from datetime import timezone
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, cast
+
+import aiohttp
+
+from . import _sigv4
+from ._credentials import Credentials, CredentialsProvider, as_provider
+from ._exceptions import (
+    CognitoSyncError,
+    ResponseParseError,
+    ServiceError,
+    service_error,
+)
+from ._models import (
+    BulkPublishResponse,
+    CognitoStreams,
+    DeleteDatasetResponse,
+    DescribeDatasetResponse,
+    DescribeIdentityPoolUsageResponse,
+    DescribeIdentityUsageResponse,
+    GetBulkPublishDetailsResponse,
+    GetCognitoEventsResponse,
+    GetIdentityPoolConfigurationResponse,
+    ListDatasetsResponse,
+    ListIdentityPoolUsageResponse,
+    ListRecordsResponse,
+    PushSync,
+    RecordPatch,
+    RegisterDeviceResponse,
+    SetCognitoEventsResponse,
+    SetIdentityPoolConfigurationResponse,
+    SubscribeToDatasetResponse,
+    UnsubscribeFromDatasetResponse,
+    UpdateRecordsResponse,
+    parse,
+)
+from ._operations import OPERATIONS, Operation, WireRequest, build_request, validate
+from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
+from ._retry import RetryConfig, is_retryable, parse_retry_after, retrying
+from ._transport import HTTPResponse, Transport
+from ._version import __version__
+
+log = logging.getLogger("cognitosync_async")
+
+SERVICE = "cognito-sync"
+REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "<required>"})()
+_SKEW_CODES = frozenset(
+    {
+        "RequestTimeTooSkewed",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "RequestExpired",
+        "RequestInTheFuture",
+    }
+)
+USER_AGENT = (
+    f"cognitosync-async/{__version__} python/{platform.python_version()} "
+    f"aiohttp/{aiohttp.__version__}"
+)
+
+
+def default_endpoint(region: str) -> str:
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://cognito-sync.{region}.{suffix}"
+
+
+def _host_header(endpoint: str) -> tuple[str, str]:
+    """``(base URL without trailing slash, Host header value)`` as botocore signs it."""
+    from yarl import URL
+
+    url = URL(endpoint)
+    if not url.scheme or not url.host:
+        raise ValueError(f"endpoint_url must be an absolute http(s) URL, got {endpoint!r}")
+    host = url.raw_host or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if url.explicit_port is not None and url.explicit_port != {"http": 80, "https": 443}.get(
+        url.scheme
+    ):
+        host = f"{host}:{url.explicit_port}"
+    return f"{url.scheme}://{host}{url.raw_path.rstrip('/')}", host
+
+
+class CognitoSyncClient:
+    """An asyncio client for Amazon Cognito Sync.
+
+    Use one per event loop, as an async context manager or closing it with
+    ``await client.close()``. Constructing it does no I/O.
+    """
+
+    def __init__(
+        self,
+        region_name: str | None = None,
+        *,
+        credentials: Credentials | CredentialsProvider | None = None,
+        endpoint_url: str | None = None,
+        max_attempts: int = 5,
+        retry_base_delay: float = 0.1,
+        retry_max_delay: float = 20.0,
+        max_connections: int = 100,
+        keepalive_timeout: float = 15.0,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        session: aiohttp.ClientSession | None = None,
+        user_agent_extra: str | None = None,
+    ) -> None:
+        region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise ValueError("no region: pass region_name= or set AWS_REGION / AWS_DEFAULT_REGION")
+        if not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ValueError("max_attempts must be an integer >= 1")
+        self.region_name: str = region
+        self.endpoint_url: str = endpoint_url or default_endpoint(region)
+        self._base, self._host = _host_header(self.endpoint_url)
+        self._provider = as_provider(credentials)
+        self._retry = RetryConfig(max_attempts, retry_base_delay, retry_max_delay)
+        self._transport = Transport(
+            session=session,
+            max_connections=max_connections,
+            keepalive_timeout=keepalive_timeout,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        self._user_agent = USER_AGENT + (f" {user_agent_extra}" if user_agent_extra else "")
+        self._clock_offset = 0.0  # seconds to add to the local clock (skew correction)
+        self._date_cache: tuple[int, str] = (-1, "")
+
+    def __repr__(self) -> str:
+        return (
+            f"CognitoSyncClient(region_name={self.region_name!r}, "
+            f"endpoint_url={self.endpoint_url!r})"
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> CognitoSyncClient:
+        self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the pooled session (not one the caller passed in). Idempotent."""
+        await self._transport.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The pooled session (None until first use)."""
+        return self._transport.session
+
+    # ------------------------------------------------------------------ the call path
+
+    def _now(self) -> float:
+        return time.time() + self._clock_offset
+
+    def _amz_date(self) -> str:
+        now = int(self._now())
+        cached = self._date_cache
+        if cached[0] == now:
+            return cached[1]
+        text = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        self._date_cache = (now, text)
+        return text
+
+    async def _call(self, op: Operation, values: dict[str, Any]) -> Any:
+        validate(op, values)
+        wire = build_request(op, values)
+        url = self._base + wire.path + ("?" + wire.query if wire.query else "")
+        try:
+            return await self._attempt(op, wire, url, 1)
+        except CognitoSyncError as exc:
+            if self._retry.max_attempts == 1 or not is_retryable(exc):
+                raise
+            first: list[BaseException] = [exc]
+
+        # Only after a retryable failure: tenacity runs the remaining attempts.
+        # Its first "attempt" replays the failure above so that it computes the
+        # wait (Retry-After or jitter) and counts attempts as one sequence.
+        attempt_no = 1
+
+        async def again() -> Any:
+            nonlocal attempt_no
+            if first:
+                raise first.pop()
+            attempt_no += 1
+            return await self._attempt(op, wire, url, attempt_no)
+
+        return await retrying(self._retry)(again)
+
+    async def _attempt(self, op: Operation, wire: WireRequest, url: str, attempt: int) -> Any:
+        creds = await self._provider.get_credentials()
+        resp, elapsed = await self._sign_and_send(op, wire, url, creds)
+        if resp.status >= 300:
+            err = self._error(op, resp)
+            if err.code in _SKEW_CODES and self._correct_skew(resp):
+                # the signature was refused for the time: re-sign with the corrected clock
+                log.debug("%s: correcting clock skew to %+.0fs", op.name, self._clock_offset)
+                resp, elapsed = await self._sign_and_send(op, wire, url, creds)
+                if resp.status >= 300:
+                    err = self._error(op, resp)
+            if resp.status >= 300:
+                self._log(op, resp, attempt, elapsed)
+                raise err
+        self._log(op, resp, attempt, elapsed)
+        body = resp.body
+        try:
+            data = json.loads(body) if body else {}
+            return parse(op.output, data)
+        except (ValueError, TypeError, AttributeError, OverflowError, OSError) as exc:
+            raise ResponseParseError(
+                f"{op.name}: unreadable answer (HTTP {resp.status}, "
+                f"request id {resp.headers.get('x-amzn-RequestId')}): {exc}"
+            ) from exc
+
+    async def _sign_and_send(
+        self, op: Operation, wire: WireRequest, url: str, creds: Credentials
+    ) -> tuple[HTTPResponse, float]:
+        headers = dict(wire.headers)
+        date = self._amz_date()
+        headers["X-Amz-Date"] = date
+        if creds.session_token:
+            headers["X-Amz-Security-Token"] = creds.session_token
+        signed = [("host", self._host), *headers.items()]
+        auth, _ = _sigv4.sign(
+            method=wire.method,
+            path=wire.path,
+            query=wire.query,
+            headers=signed,
+            body=wire.body,
+            access_key_id=creds.access_key_id,
+            secret_access_key=creds.secret_access_key,
+            region=self.region_name,
+            service=SERVICE,
+            date=date,
+            normalize=False,
+        )
+        headers["Authorization"] = auth
+        headers["User-Agent"] = self._user_agent
+        if not wire.body and wire.method != "GET":
+            headers["Content-Length"] = "0"
+        start = time.perf_counter()
+        resp = await self._transport.send(wire.method, url, headers, wire.body)
+        return resp, time.perf_counter() - start
+
+    def _log(self, op: Operation, resp: HTTPResponse, attempt: int, elapsed: float) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%s status=%d attempt=%d duration=%.1fms request_id=%s",
+                op.name,
+                resp.status,
+                attempt,
+                elapsed * 1000,
+                resp.headers.get("x-amzn-RequestId"),
+            )
+
+    def _correct_skew(self, resp: HTTPResponse) -> bool:
+        """Set the clock offset from the answer's ``Date``; True when it moved."""
+        date = resp.headers.get("Date")
+        if not date:
+            return False
+        try:
+            server = parsedate_to_datetime(date)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if server.tzinfo is None:
+            server = server.replace(tzinfo=timezone.utc)
+        offset = server.timestamp() - time.time()
+        if abs(offset - self._clock_offset) < 60:
+            return False
+        self._clock_offset = offset
+        return True
+
+    def _error(self, op: Operation, resp: HTTPResponse) -> ServiceError:
+        """The typed error for an error answer, read as botocore's RestJSONParser reads it."""
+        status = resp.status
+        body = resp.body
+        code: str = str(status)
+        message = ""
+        stripped = body.strip()
+        if status >= 500 and (not stripped or stripped.startswith(b"<html>")):
+            from http.client import responses
+
+            message = responses.get(status, "")
+        else:
+            data: Any = None
+            try:
+                data = json.loads(body) if stripped else {}
+            except ValueError:
+                message = body.decode("utf-8", "replace")
+            if isinstance(data, dict):
+                raw_message = data.get("message", data.get("Message", ""))
+                message = raw_message if isinstance(raw_message, str) else str(raw_message)
+                type_ = data.get("__type")
+                if isinstance(type_, str) and type_:
+                    code = type_
+            header_code = resp.headers.get("x-amzn-ErrorType")
+            if header_code:
+                code = header_code
+            elif isinstance(data, dict):
+                body_code = data.get("code", data.get("Code"))
+                if isinstance(body_code, str) and body_code:
+                    code = body_code
+            elif data is not None and not isinstance(data, dict):
+                message = body.decode("utf-8", "replace")
+        code = code.split(":", 1)[0].rsplit("#", 1)[-1]
+        err = service_error(
+            code,
+            message,
+            status_code=status,
+            request_id=resp.headers.get("x-amzn-RequestId"),
+            operation=op.name,
+        )
+        err.retry_after = parse_retry_after(resp.headers)
+        return err
+
+    # ------------------------------------------------------------------ operations
+
+    async def bulk_publish(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+    ) -> BulkPublishResponse:
+        """Start a bulk publish of all existing datasets of a pool to its configured stream
+        (developer credentials).
+        """
+        return cast(
+            BulkPublishResponse,
+            await self._call(OPERATIONS["BulkPublish"], {"identity_pool_id": identity_pool_id}),
+        )
+
+    async def delete_dataset(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        dataset_name: str = REQUIRED,
+    ) -> DeleteDatasetResponse:
+        """Delete a dataset; returns the deleted dataset's description."""
+        return cast(
+            DeleteDatasetResponse,
+            await self._call(
+                OPERATIONS["DeleteDataset"],
+                {
+                    "identity_pool_id": identity_pool_id,
+                    "identity_id": identity_id,
+                    "dataset_name": dataset_name,
+                },
+            ),
+        )
+
+    async def describe_dataset(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        dataset_name: str = REQUIRED,
+    ) -> DescribeDatasetResponse:
+        """Metadata of a dataset: creation and modification dates, records, storage."""
+        return cast(
+            DescribeDatasetResponse,
+            await self._call(
+                OPERATIONS["DescribeDataset"],
+                {
+                    "identity_pool_id": identity_pool_id,
+                    "identity_id": identity_id,
+                    "dataset_name": dataset_name,
+                },
+            ),
+        )
+
+    async def describe_identity_pool_usage(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+    ) -> DescribeIdentityPoolUsageResponse:
+        """Usage of an identity pool: sync sessions, storage, last modification."""
+        return cast(
+            DescribeIdentityPoolUsageResponse,
+            await self._call(
+                OPERATIONS["DescribeIdentityPoolUsage"], {"identity_pool_id": identity_pool_id}
+            ),
+        )
+
+    async def describe_identity_usage(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+    ) -> DescribeIdentityUsageResponse:
+        """Usage of one identity: datasets, storage, last modification."""
+        return cast(
+            DescribeIdentityUsageResponse,
+            await self._call(
+                OPERATIONS["DescribeIdentityUsage"],
+                {"identity_pool_id": identity_pool_id, "identity_id": identity_id},
+            ),
+        )
+
+    async def get_bulk_publish_details(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+    ) -> GetBulkPublishDetailsResponse:
+        """Status of the latest bulk publish of a pool."""
+        return cast(
+            GetBulkPublishDetailsResponse,
+            await self._call(
+                OPERATIONS["GetBulkPublishDetails"], {"identity_pool_id": identity_pool_id}
+            ),
+        )
+
+    async def get_cognito_events(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+    ) -> GetCognitoEventsResponse:
+        """The Cognito events (e.g. ``SyncTrigger``) configured on a pool."""
+        return cast(
+            GetCognitoEventsResponse,
+            await self._call(
+                OPERATIONS["GetCognitoEvents"], {"identity_pool_id": identity_pool_id}
+            ),
+        )
+
+    async def get_identity_pool_configuration(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+    ) -> GetIdentityPoolConfigurationResponse:
+        """Push sync and Cognito streams configuration of a pool."""
+        return cast(
+            GetIdentityPoolConfigurationResponse,
+            await self._call(
+                OPERATIONS["GetIdentityPoolConfiguration"], {"identity_pool_id": identity_pool_id}
+            ),
+        )
+
+    async def list_datasets(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        next_token: str | None = None,
+        max_results: int | None = None,
+    ) -> ListDatasetsResponse:
+        """One page of an identity's datasets (see ``iter_datasets`` for all)."""
+        return cast(
+            ListDatasetsResponse,
+            await self._call(
+                OPERATIONS["ListDatasets"],
+                {
+                    "identity_pool_id": identity_pool_id,
+                    "identity_id": identity_id,
+                    "next_token": next_token,
+                    "max_results": max_results,
+                },
+            ),
+        )
+
+    async def list_identity_pool_usage(
+        self,
+        *,
+        next_token: str | None = None,
+        max_results: int | None = None,
+    ) -> ListIdentityPoolUsageResponse:
+        """One page of usage for the account's identity pools (see ``iter_identity_pool_usage``)."""
+        return cast(
+            ListIdentityPoolUsageResponse,
+            await self._call(
+                OPERATIONS["ListIdentityPoolUsage"],
+                {"next_token": next_token, "max_results": max_results},
+            ),
+        )
+
+    async def list_records(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        dataset_name: str = REQUIRED,
+        last_sync_count: int | None = None,
+        next_token: str | None = None,
+        max_results: int | None = None,
+        sync_session_token: str | None = None,
+    ) -> ListRecordsResponse:
+        """One page of records changed after ``last_sync_count``, with the sync session token (see
+        ``iter_records``).
+        """
+        return cast(
+            ListRecordsResponse,
+            await self._call(
+                OPERATIONS["ListRecords"],
+                {
+                    "identity_pool_id": identity_pool_id,
+                    "identity_id": identity_id,
+                    "dataset_name": dataset_name,
+                    "last_sync_count": last_sync_count,
+                    "next_token": next_token,
+                    "max_results": max_results,
+                    "sync_session_token": sync_session_token,
+                },
+            ),
+        )
+
+    async def register_device(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        platform: str = REQUIRED,
+        token: str = REQUIRED,
+    ) -> RegisterDeviceResponse:
+        """Register a device for push sync (identity credentials); returns its ``device_id``."""
+        return cast(
+            RegisterDeviceResponse,
+            await self._call(
+                OPERATIONS["RegisterDevice"],
+                {
+                    "identity_pool_id": identity_pool_id,
+                    "identity_id": identity_id,
+                    "platform": platform,
+                    "token": token,
+                },
+            ),
+        )
+
+    async def set_cognito_events(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        events: dict[str, str] = REQUIRED,
+    ) -> SetCognitoEventsResponse:
+        """Configure a pool's Cognito events; at most one event per call."""
+        return cast(
+            SetCognitoEventsResponse,
+            await self._call(
+                OPERATIONS["SetCognitoEvents"],
+                {"identity_pool_id": identity_pool_id, "events": events},
+            ),
+        )
+
+    async def set_identity_pool_configuration(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        push_sync: PushSync | None = None,
+        cognito_streams: CognitoStreams | None = None,
+    ) -> SetIdentityPoolConfigurationResponse:
+        """Set push sync and/or Cognito streams of a pool; returns the whole configuration."""
+        return cast(
+            SetIdentityPoolConfigurationResponse,
+            await self._call(
+                OPERATIONS["SetIdentityPoolConfiguration"],
+                {
+                    "identity_pool_id": identity_pool_id,
+                    "push_sync": push_sync,
+                    "cognito_streams": cognito_streams,
+                },
+            ),
+        )
+
+    async def subscribe_to_dataset(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        dataset_name: str = REQUIRED,
+        device_id: str = REQUIRED,
+    ) -> SubscribeToDatasetResponse:
+        """Subscribe a registered device to a dataset's changes (identity credentials)."""
+        return cast(
+            SubscribeToDatasetResponse,
+            await self._call(
+                OPERATIONS["SubscribeToDataset"],
+                {
+                    "identity_pool_id": identity_pool_id,
+                    "identity_id": identity_id,
+                    "dataset_name": dataset_name,
+                    "device_id": device_id,
+                },
+            ),
+        )
+
+    async def unsubscribe_from_dataset(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        dataset_name: str = REQUIRED,
+        device_id: str = REQUIRED,
+    ) -> UnsubscribeFromDatasetResponse:
+        """Unsubscribe a device from a dataset's changes (identity credentials)."""
+        return cast(
+            UnsubscribeFromDatasetResponse,
+            await self._call(
+                OPERATIONS["UnsubscribeFromDataset"],
+                {
+                    "identity_pool_id": identity_pool_id,
+                    "identity_id": identity_id,
+                    "dataset_name": dataset_name,
+                    "device_id": device_id,
+                },
+            ),
+        )
+
+    async def update_records(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        dataset_name: str = REQUIRED,
+        device_id: str | None = None,
+        record_patches: list[RecordPatch] | None = None,
+        sync_session_token: str = REQUIRED,
+        client_context: str | None = None,
+    ) -> UpdateRecordsResponse:
+        """Apply record patches in one atomic request, with the token from ``list_records``."""
+        return cast(
+            UpdateRecordsResponse,
+            await self._call(
+                OPERATIONS["UpdateRecords"],
+                {
+                    "identity_pool_id": identity_pool_id,
+                    "identity_id": identity_id,
+                    "dataset_name": dataset_name,
+                    "device_id": device_id,
+                    "record_patches": record_patches,
+                    "sync_session_token": sync_session_token,
+                    "client_context": client_context,
+                },
+            ),
+        )
+
+    # ------------------------------------------------------------------ paginators
+
+    def iter_datasets(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+    ) -> DatasetPaginator:
+        """Every dataset of an identity, following ``nextToken``."""
+        return DatasetPaginator(
+            self.list_datasets,
+            {"identity_pool_id": identity_pool_id, "identity_id": identity_id},
+            page_size=page_size,
+            max_items=max_items,
+            starting_token=starting_token,
+        )
+
+    def iter_records(
+        self,
+        *,
+        identity_pool_id: str = REQUIRED,
+        identity_id: str = REQUIRED,
+        dataset_name: str = REQUIRED,
+        last_sync_count: int | None = None,
+        sync_session_token: str | None = None,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+    ) -> RecordPaginator:
+        """Every record changed after ``last_sync_count`` (all when None), tombstones included."""
+        return RecordPaginator(
+            self.list_records,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "dataset_name": dataset_name,
+                "last_sync_count": last_sync_count,
+                "sync_session_token": sync_session_token,
+            },
+            page_size=page_size,
+            max_items=max_items,
+            starting_token=starting_token,
+        )
+
+    def iter_identity_pool_usage(
+        self,
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+    ) -> IdentityPoolUsagePaginator:
+        """Usage of every identity pool of the account."""
+        return IdentityPoolUsagePaginator(
+            self.list_identity_pool_usage,
+            {},
+            page_size=page_size,
+            max_items=max_items,
+            starting_token=starting_token,
+        )

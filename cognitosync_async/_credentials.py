@@ -1,0 +1,195 @@
+"""Credentials: the value class, and where they come from.
+
+Order of resolution when a client is given none: the environment
+(``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``),
+then the shared credentials and config files (``AWS_PROFILE``,
+``AWS_SHARED_CREDENTIALS_FILE``, ``AWS_CONFIG_FILE``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import configparser
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from ._exceptions import NoCredentialsError
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class Credentials:
+    """AWS credentials. ``repr`` never shows the secret or the session token."""
+
+    access_key_id: str
+    secret_access_key: str = attrs.field(repr=False)
+    session_token: str | None = attrs.field(default=None, repr=False)
+    expiration: datetime | None = None
+
+
+@runtime_checkable
+class CredentialsProvider(Protocol):
+    """Anything that can hand out credentials; asked before each attempt is signed."""
+
+    async def get_credentials(self) -> Credentials: ...
+
+
+class StaticCredentialsProvider:
+    """Always the same credentials."""
+
+    def __init__(self, credentials: Credentials) -> None:
+        self._credentials = credentials
+
+    def __repr__(self) -> str:
+        return f"StaticCredentialsProvider({self._credentials!r})"
+
+    async def get_credentials(self) -> Credentials:
+        return self._credentials
+
+
+class RefreshableCredentials:
+    """Caches credentials from ``fetch`` and refreshes them ahead of expiry.
+
+    A refresh starts ``advisory_refresh`` before ``expiration``; however many
+    calls are waiting, one fetch is in flight, and they all share its result.
+    Credentials without an expiration are kept for good.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[Credentials]],
+        *,
+        advisory_refresh: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._fetch = fetch
+        self._margin = advisory_refresh
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._current: Credentials | None = None
+        self._refresh: asyncio.Task[Credentials] | None = None
+
+    def __repr__(self) -> str:
+        return f"RefreshableCredentials(current={self._current!r})"
+
+    def _fresh(self) -> bool:
+        cur = self._current
+        if cur is None:
+            return False
+        return cur.expiration is None or cur.expiration - self._clock() > self._margin
+
+    async def get_credentials(self) -> Credentials:
+        if self._fresh():
+            assert self._current is not None
+            return self._current
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.ensure_future(self._do_refresh())
+        # shield: one waiter's cancellation must not cancel the shared refresh
+        return await asyncio.shield(self._refresh)
+
+    async def _do_refresh(self) -> Credentials:
+        creds = await self._fetch()
+        self._current = creds
+        return creds
+
+
+def _from_env(environ: Mapping[str, str]) -> Credentials | None:
+    key = environ.get("AWS_ACCESS_KEY_ID")
+    secret = environ.get("AWS_SECRET_ACCESS_KEY")
+    if key and secret:
+        return Credentials(key, secret, environ.get("AWS_SESSION_TOKEN") or None)
+    return None
+
+
+def _read_ini(path: str) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(os.path.expanduser(path), encoding="utf-8")
+    except configparser.Error:
+        log.debug("could not parse %s; ignoring it", path)
+    return parser
+
+
+def _from_files(environ: Mapping[str, str]) -> Credentials | None:
+    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
+    creds_file = environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+    config_file = environ.get("AWS_CONFIG_FILE", "~/.aws/config")
+    for path, section in (
+        (creds_file, profile),
+        (config_file, profile if profile == "default" else f"profile {profile}"),
+    ):
+        parser = _read_ini(path)
+        if parser.has_section(section):
+            sect = parser[section]
+            key = sect.get("aws_access_key_id")
+            secret = sect.get("aws_secret_access_key")
+            if key and secret:
+                return Credentials(key, secret, sect.get("aws_session_token") or None)
+    return None
+
+
+def region_from_files(environ: Mapping[str, str]) -> str | None:
+    """The profile's ``region`` from the shared config file, if any."""
+    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
+    section = profile if profile == "default" else f"profile {profile}"
+    parser = _read_ini(environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
+    if parser.has_section(section):
+        return parser[section].get("region") or None
+    return None
+
+
+def resolve_default(environ: Mapping[str, str] | None = None) -> Credentials:
+    """The environment, then the shared credentials and config files (blocking file I/O)."""
+    env = os.environ if environ is None else environ
+    creds = _from_env(env) or _from_files(env)
+    if creds is None:
+        raise NoCredentialsError(
+            "No AWS credentials: pass credentials=, or set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or configure a profile in the shared credentials file"
+        )
+    return creds
+
+
+class DefaultCredentialsProvider:
+    """The standard chain, resolved once, off the event loop."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+        self._credentials: Credentials | None = None
+        self._lock: asyncio.Lock | None = None
+
+    def __repr__(self) -> str:
+        return "DefaultCredentialsProvider()"
+
+    async def get_credentials(self) -> Credentials:
+        if self._credentials is not None:
+            return self._credentials
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            creds = self._credentials
+            if creds is None:
+                env = self._environ
+                creds = _from_env(os.environ if env is None else env)
+                if creds is None:
+                    creds = await asyncio.to_thread(resolve_default, env)
+                self._credentials = creds
+            return creds
+
+
+def as_provider(credentials: Credentials | CredentialsProvider | None) -> CredentialsProvider:
+    if credentials is None:
+        return DefaultCredentialsProvider()
+    if isinstance(credentials, Credentials):
+        return StaticCredentialsProvider(credentials)
+    if not callable(getattr(credentials, "get_credentials", None)):
+        raise TypeError(
+            "credentials= must be a Credentials or an object with "
+            "`async def get_credentials(self) -> Credentials`"
+        )
+    return credentials

@@ -1,0 +1,180 @@
+"""Everything the SDK raises on purpose::
+
+    CognitoSyncError
+    ├── ParamValidationError (also ValueError)   bad input, raised before any I/O
+    ├── ClientStateError (also RuntimeError)      used after close(), or from another loop
+    ├── NoCredentialsError                        no credentials found anywhere
+    ├── HTTPClientError                           the request did not get a readable answer
+    │   ├── EndpointConnectionError               connect failed, or the connection dropped
+    │   ├── ConnectTimeoutError / ReadTimeoutError
+    │   └── ResponseParseError                    an answer that is not what the service sends
+    └── ServiceError                              the service answered with an error
+        ├── AlreadyStreamedException ... TooManyRequestsException (one per modelled code)
+        └── (an unknown code is a plain ServiceError)
+
+Foreign exceptions (aiohttp, json, OS errors) are translated at one boundary,
+``_transport``, and attached as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+
+class CognitoSyncError(Exception):
+    """Base of everything the SDK raises on purpose."""
+
+
+class ParamValidationError(CognitoSyncError, ValueError):
+    """An input breaks the service model; raised before any network call."""
+
+    def __init__(self, param: str, rule: str) -> None:
+        self.param = param
+        self.rule = rule
+        super().__init__(f"Invalid parameter {param}: {rule}")
+
+
+class ClientStateError(CognitoSyncError, RuntimeError):
+    """The client cannot be used here: it is closed, or bound to another event loop."""
+
+
+class NoCredentialsError(CognitoSyncError):
+    """No credentials were given and none were found in the environment or files."""
+
+
+class HTTPClientError(CognitoSyncError):
+    """The request did not end with a readable answer from the service."""
+
+
+class EndpointConnectionError(HTTPClientError):
+    """Could not connect, or the connection was closed or reset mid-request."""
+
+
+class ConnectTimeoutError(EndpointConnectionError):
+    """Connecting took longer than the connect timeout."""
+
+
+class ReadTimeoutError(HTTPClientError):
+    """The answer took longer than the read timeout."""
+
+
+class ResponseParseError(HTTPClientError):
+    """A successful status with a body that is not the JSON the service sends."""
+
+
+class ServiceError(CognitoSyncError):
+    """The service answered with an error.
+
+    ``code`` is read as botocore reads it; ``status_code``, ``message`` and
+    ``request_id`` are those of the answer.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        status_code: int,
+        request_id: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.status_code = status_code
+        self.request_id = request_id
+        self.operation = operation
+        #: Seconds the service asked us to wait (``Retry-After``), if it did.
+        self.retry_after: float | None = None
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = f" when calling {self.operation}" if self.operation else ""
+        return (
+            f"{self.code}{where} (HTTP {self.status_code}, request id {self.request_id}): "
+            f"{self.message}"
+        )
+
+
+class AlreadyStreamedException(ServiceError):
+    pass
+
+
+class ConcurrentModificationException(ServiceError):
+    pass
+
+
+class DuplicateRequestException(ServiceError):
+    pass
+
+
+class InternalErrorException(ServiceError):
+    pass
+
+
+class InvalidConfigurationException(ServiceError):
+    pass
+
+
+class InvalidLambdaFunctionOutputException(ServiceError):
+    pass
+
+
+class InvalidParameterException(ServiceError):
+    pass
+
+
+class LambdaThrottledException(ServiceError):
+    pass
+
+
+class LimitExceededException(ServiceError):
+    pass
+
+
+class NotAuthorizedException(ServiceError):
+    pass
+
+
+class ResourceConflictException(ServiceError):
+    pass
+
+
+class ResourceNotFoundException(ServiceError):
+    pass
+
+
+class TooManyRequestsException(ServiceError):
+    pass
+
+
+ERROR_CLASSES: dict[str, type[ServiceError]] = {
+    cls.__name__: cls
+    for cls in (
+        AlreadyStreamedException,
+        ConcurrentModificationException,
+        DuplicateRequestException,
+        InternalErrorException,
+        InvalidConfigurationException,
+        InvalidLambdaFunctionOutputException,
+        InvalidParameterException,
+        LambdaThrottledException,
+        LimitExceededException,
+        NotAuthorizedException,
+        ResourceConflictException,
+        ResourceNotFoundException,
+        TooManyRequestsException,
+    )
+}
+
+
+def service_error(
+    code: str,
+    message: str,
+    *,
+    status_code: int,
+    request_id: str | None = None,
+    operation: str | None = None,
+) -> ServiceError:
+    """The typed exception for an error code (a plain ServiceError when unknown)."""
+    cls = ERROR_CLASSES.get(code, ServiceError)
+    return cls(
+        message, code=code, status_code=status_code, request_id=request_id, operation=operation
+    )

@@ -1,0 +1,282 @@
+"""The wire shape of every operation, in one table.
+
+Each operation names its HTTP method, URI template, output class, and for
+each keyword argument: the wire name, where it goes (``uri``, ``query``,
+``header`` or ``body``), whether it is required, and its validation rule.
+``build_request`` turns validated keyword arguments into the exact method,
+encoded path, encoded query, headers and body that boto3 sends.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+from urllib.parse import quote
+
+import attrs
+
+from . import _models as m
+from . import _validation as val
+from ._exceptions import ParamValidationError
+
+Location = Literal["uri", "query", "header", "body"]
+
+
+@attrs.frozen
+class Member:
+    name: str  # the keyword argument
+    wire: str  # the service model's name (or query key / header name)
+    location: Location
+    check: val.Validator
+    required: bool = False
+
+
+@attrs.frozen
+class Operation:
+    name: str  # the service model's operation name, e.g. "ListRecords"
+    method: str
+    uri: str  # template with {Label} placeholders, as in the model
+    output: type
+    members: tuple[Member, ...]
+    has_body: bool = attrs.field(init=False)
+    path_parts: tuple[str | Member, ...] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "has_body", any(x.location == "body" for x in self.members))
+        by_wire = {x.wire: x for x in self.members if x.location == "uri"}
+        parts: list[str | Member] = []
+        for i, piece in enumerate(re.split(r"\{(\w+)\}", self.uri)):
+            parts.append(by_wire[piece] if i % 2 else piece)
+        object.__setattr__(self, "path_parts", tuple(p for p in parts if p != ""))
+
+
+def encode(value: str) -> str:
+    """The one percent-encoder: UTF-8, only ``A-Za-z0-9-._~`` left literal.
+
+    Used for path labels and query values alike, as botocore does; the
+    result is handed to yarl as already encoded and is what gets signed.
+    """
+    return quote(value, safe="~")
+
+
+def _uri(name: str, wire: str, check: val.Validator) -> Member:
+    return Member(name, wire, "uri", check, required=True)
+
+
+POOL = _uri("identity_pool_id", "IdentityPoolId", val.IDENTITY_POOL_ID)
+IDENTITY = _uri("identity_id", "IdentityId", val.IDENTITY_ID)
+DATASET = _uri("dataset_name", "DatasetName", val.DATASET_NAME)
+DEVICE = _uri("device_id", "DeviceId", val.DEVICE_ID)
+NEXT_TOKEN = Member("next_token", "nextToken", "query", val.ANY_STRING)
+MAX_RESULTS = Member("max_results", "maxResults", "query", val.INTEGER)
+
+_D = "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}"
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        Operation(
+            "BulkPublish",
+            "POST",
+            "/identitypools/{IdentityPoolId}/bulkpublish",
+            m.BulkPublishResponse,
+            (POOL,),
+        ),
+        Operation(
+            "DeleteDataset", "DELETE", _D, m.DeleteDatasetResponse, (POOL, IDENTITY, DATASET)
+        ),
+        Operation(
+            "DescribeDataset", "GET", _D, m.DescribeDatasetResponse, (POOL, IDENTITY, DATASET)
+        ),
+        Operation(
+            "DescribeIdentityPoolUsage",
+            "GET",
+            "/identitypools/{IdentityPoolId}",
+            m.DescribeIdentityPoolUsageResponse,
+            (POOL,),
+        ),
+        Operation(
+            "DescribeIdentityUsage",
+            "GET",
+            "/identitypools/{IdentityPoolId}/identities/{IdentityId}",
+            m.DescribeIdentityUsageResponse,
+            (POOL, IDENTITY),
+        ),
+        Operation(
+            "GetBulkPublishDetails",
+            "POST",
+            "/identitypools/{IdentityPoolId}/getBulkPublishDetails",
+            m.GetBulkPublishDetailsResponse,
+            (POOL,),
+        ),
+        Operation(
+            "GetCognitoEvents",
+            "GET",
+            "/identitypools/{IdentityPoolId}/events",
+            m.GetCognitoEventsResponse,
+            (POOL,),
+        ),
+        Operation(
+            "GetIdentityPoolConfiguration",
+            "GET",
+            "/identitypools/{IdentityPoolId}/configuration",
+            m.GetIdentityPoolConfigurationResponse,
+            (POOL,),
+        ),
+        Operation(
+            "ListDatasets",
+            "GET",
+            "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets",
+            m.ListDatasetsResponse,
+            (POOL, IDENTITY, NEXT_TOKEN, MAX_RESULTS),
+        ),
+        Operation(
+            "ListIdentityPoolUsage",
+            "GET",
+            "/identitypools",
+            m.ListIdentityPoolUsageResponse,
+            (NEXT_TOKEN, MAX_RESULTS),
+        ),
+        Operation(
+            "ListRecords",
+            "GET",
+            _D + "/records",
+            m.ListRecordsResponse,
+            (
+                POOL,
+                IDENTITY,
+                DATASET,
+                Member("last_sync_count", "lastSyncCount", "query", val.LONG),
+                NEXT_TOKEN,
+                MAX_RESULTS,
+                Member("sync_session_token", "syncSessionToken", "query", val.ANY_STRING),
+            ),
+        ),
+        Operation(
+            "RegisterDevice",
+            "POST",
+            "/identitypools/{IdentityPoolId}/identity/{IdentityId}/device",
+            m.RegisterDeviceResponse,
+            (
+                POOL,
+                IDENTITY,
+                Member("platform", "Platform", "body", val.PLATFORM, required=True),
+                Member("token", "Token", "body", val.ANY_STRING, required=True),
+            ),
+        ),
+        Operation(
+            "SetCognitoEvents",
+            "POST",
+            "/identitypools/{IdentityPoolId}/events",
+            m.SetCognitoEventsResponse,
+            (
+                POOL,
+                Member("events", "Events", "body", val.EVENTS, required=True),
+            ),
+        ),
+        Operation(
+            "SetIdentityPoolConfiguration",
+            "POST",
+            "/identitypools/{IdentityPoolId}/configuration",
+            m.SetIdentityPoolConfigurationResponse,
+            (
+                POOL,
+                Member("push_sync", "PushSync", "body", val.instance(m.PushSync)),
+                Member("cognito_streams", "CognitoStreams", "body", val.instance(m.CognitoStreams)),
+            ),
+        ),
+        Operation(
+            "SubscribeToDataset",
+            "POST",
+            _D + "/subscriptions/{DeviceId}",
+            m.SubscribeToDatasetResponse,
+            (POOL, IDENTITY, DATASET, DEVICE),
+        ),
+        Operation(
+            "UnsubscribeFromDataset",
+            "DELETE",
+            _D + "/subscriptions/{DeviceId}",
+            m.UnsubscribeFromDatasetResponse,
+            (POOL, IDENTITY, DATASET, DEVICE),
+        ),
+        Operation(
+            "UpdateRecords",
+            "POST",
+            _D,
+            m.UpdateRecordsResponse,
+            (
+                POOL,
+                IDENTITY,
+                DATASET,
+                Member("device_id", "DeviceId", "body", val.DEVICE_ID),
+                Member(
+                    "record_patches", "RecordPatches", "body", val.list_of_instances(m.RecordPatch)
+                ),
+                Member(
+                    "sync_session_token", "SyncSessionToken", "body", val.ANY_STRING, required=True
+                ),
+                Member("client_context", "x-amz-Client-Context", "header", val.ANY_STRING),
+            ),
+        ),
+    )
+}
+
+
+def validate(op: Operation, values: dict[str, Any]) -> None:
+    """Check every argument against the model; raise ParamValidationError."""
+    for member in op.members:
+        value = values.get(member.name)
+        if value is None:
+            if member.required:
+                raise ParamValidationError(member.name, "missing required parameter")
+            continue
+        member.check(None, val.param(member.name), value)
+
+
+def _body_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_body_value(item) for item in value]
+    to_wire = getattr(value, "to_wire", None)
+    return to_wire() if to_wire is not None else value
+
+
+def _query_value(value: Any) -> str:
+    return encode(value if isinstance(value, str) else str(value))
+
+
+@attrs.frozen
+class WireRequest:
+    method: str
+    path: str  # percent-encoded, exactly as sent and signed
+    query: str  # percent-encoded, without the "?"
+    headers: dict[str, str]  # besides host, date, auth: content-type and x-amz-*
+    body: bytes
+
+
+def build_request(op: Operation, values: dict[str, Any]) -> WireRequest:
+    """The exact request boto3 sends for these (already validated) arguments."""
+    path = "".join(
+        part if isinstance(part, str) else encode(values[part.name]) for part in op.path_parts
+    )
+    query: list[str] = []
+    headers: dict[str, str] = {}
+    body: dict[str, Any] = {}
+    for member in op.members:
+        loc = member.location
+        if loc == "uri":
+            continue
+        value = values.get(member.name)
+        if value is None:
+            continue
+        if loc == "query":
+            query.append(f"{member.wire}={_query_value(value)}")
+        elif loc == "header":
+            headers[member.wire] = value
+        else:
+            body[member.wire] = _body_value(value)
+    payload = b""
+    if op.has_body:
+        payload = json.dumps(body).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    return WireRequest(op.method, path, "&".join(query), headers, payload)

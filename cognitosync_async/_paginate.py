@@ -1,0 +1,180 @@
+"""Async iterators over the three list operations, following ``nextToken``.
+
+A paginator is a small object: iterate it for items, or ``.pages()`` for
+whole responses. It fetches one page at a time (never ahead), holds no
+response open across a ``yield``, follows ``nextToken`` through empty pages,
+and keeps the last page's metadata. With ``max_items`` it stops partway
+through a page and ``next_token`` becomes a resume token (service token plus
+offset, as botocore's paginators do) that ``starting_token`` accepts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from ._exceptions import ParamValidationError
+from ._models import (
+    Dataset,
+    IdentityPoolUsage,
+    ListDatasetsResponse,
+    ListIdentityPoolUsageResponse,
+    ListRecordsResponse,
+    Record,
+)
+
+P = TypeVar("P")
+T = TypeVar("T")
+
+
+def encode_resume_token(service_token: str | None, skip: int) -> str:
+    payload = {"nextToken": service_token, "boto_truncate_amount": skip}
+    return base64.b64encode(json.dumps(payload).encode("utf-8")).decode("ascii")
+
+
+def decode_starting_token(token: str) -> tuple[str | None, int]:
+    """``(service token, items to skip)``: a resume token or a plain service token."""
+    try:
+        raw = base64.b64decode(token.encode("ascii"), validate=True)
+        data = json.loads(raw)
+    except (ValueError, UnicodeError, binascii.Error):
+        return token, 0
+    if isinstance(data, dict) and "boto_truncate_amount" in data:
+        skip = data["boto_truncate_amount"]
+        inner = data.get("nextToken")
+        if isinstance(skip, int) and skip >= 0 and (inner is None or isinstance(inner, str)):
+            return inner, skip
+    return token, 0
+
+
+class Paginator(Generic[P, T]):
+    """Base of the ``iter_*`` paginators."""
+
+    _items_attr: str
+
+    def __init__(
+        self,
+        fetch: Callable[..., Awaitable[P]],
+        kwargs: dict[str, Any],
+        *,
+        page_size: int | None = None,
+        max_items: int | None = None,
+        starting_token: str | None = None,
+    ) -> None:
+        if max_items is not None and (
+            not isinstance(max_items, int) or isinstance(max_items, bool) or max_items < 1
+        ):
+            raise ParamValidationError("max_items", "must be a positive integer")
+        if starting_token is not None and not isinstance(starting_token, str):
+            raise ParamValidationError("starting_token", "must be a string")
+        self._fetch = fetch
+        self._kwargs = kwargs
+        self._page_size = page_size
+        self._max_items = max_items
+        self._starting_token = starting_token
+        self._started = False
+        #: The last page fetched (None before the first).
+        self.last_page: P | None = None
+        # Where the walk stands: the token that fetched the current page, its
+        # full length, how many of its items are consumed, and its nextToken.
+        self._page_token: str | None = None
+        self._page_len = 0
+        self._consumed = 0
+        self._service_next: str | None = starting_token
+
+    @property
+    def next_token(self) -> str | None:
+        """Where to resume: exactly after the last item yielded (None when done)."""
+        if self.last_page is None:
+            return self._starting_token
+        if self._consumed < self._page_len:
+            return encode_resume_token(self._page_token, self._consumed)
+        return self._service_next
+
+    async def pages(self) -> AsyncIterator[P]:
+        """Whole pages; with ``max_items`` the last page is trimmed to it."""
+        async for page, _, last in self._walk():
+            self._consumed = last
+            yield page
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[T]:
+        async for page, first, _ in self._walk():
+            for i, item in enumerate(getattr(page, self._items_attr) or (), first + 1):
+                self._consumed = i
+                yield item
+
+    async def _walk(self) -> AsyncIterator[tuple[P, int, int]]:
+        """Each page with its items trimmed to what is to be yielded, and the
+        index range (start, end) of those items in the service's page."""
+        if self._started:
+            raise RuntimeError("a paginator can be iterated once; make a new one")
+        self._started = True
+        token, skip = (None, 0)
+        if self._starting_token is not None:
+            token, skip = decode_starting_token(self._starting_token)
+        remaining = self._max_items
+        while True:
+            page = await self._fetch(
+                **self._kwargs, next_token=token, max_results=self._page_size
+            )
+            items = getattr(page, self._items_attr) or []
+            self.last_page = page
+            self._page_token = token
+            self._page_len = len(items)
+            self._consumed = skip
+            self._service_next = getattr(page, "next_token", None)
+            end = len(items)
+            if remaining is not None:
+                end = min(end, skip + remaining)
+                remaining -= max(0, end - skip)
+            if skip or end < len(items):
+                setattr(page, self._items_attr, items[skip:end])
+            yield page, skip, end
+            if not self._service_next or remaining == 0:
+                return
+            token, skip = self._service_next, 0
+
+
+class DatasetPaginator(Paginator[ListDatasetsResponse, Dataset]):
+    _items_attr = "datasets"
+
+
+class IdentityPoolUsagePaginator(Paginator[ListIdentityPoolUsageResponse, IdentityPoolUsage]):
+    _items_attr = "identity_pool_usages"
+
+
+class RecordPaginator(Paginator[ListRecordsResponse, Record]):
+    """Records of a dataset; the last page's sync metadata is kept."""
+
+    _items_attr = "records"
+
+    @property
+    def sync_session_token(self) -> str | None:
+        return self.last_page.sync_session_token if self.last_page else None
+
+    @property
+    def dataset_sync_count(self) -> int | None:
+        return self.last_page.dataset_sync_count if self.last_page else None
+
+    @property
+    def dataset_exists(self) -> bool | None:
+        return self.last_page.dataset_exists if self.last_page else None
+
+    @property
+    def dataset_deleted_after_requested_sync_count(self) -> bool | None:
+        page = self.last_page
+        return page.dataset_deleted_after_requested_sync_count if page else None
+
+    @property
+    def merged_dataset_names(self) -> list[str] | None:
+        return self.last_page.merged_dataset_names if self.last_page else None
+
+    @property
+    def last_modified_by(self) -> str | None:
+        return self.last_page.last_modified_by if self.last_page else None

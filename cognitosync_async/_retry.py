@@ -1,0 +1,122 @@
+"""The retry policy, configured on tenacity.
+
+Retried: throttling (``TooManyRequestsException``, ``LambdaThrottledException``,
+any 429), 5xx answers, and connection failures. Never retried: any other 4xx,
+``ResourceConflictException`` (the sync algorithm's business) and
+``LimitExceededException`` (an exhausted quota). The wait is capped
+exponential backoff with full jitter, or the service's ``Retry-After`` /
+``x-amz-retry-after`` when it sends one (bounded by ``max_delay``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+import attrs
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+)
+from tenacity.wait import wait_base
+
+from ._exceptions import (
+    EndpointConnectionError,
+    ReadTimeoutError,
+    ServiceError,
+)
+
+log = logging.getLogger(__name__)
+
+THROTTLING_CODES = frozenset({"TooManyRequestsException", "LambdaThrottledException",
+                              "Throttling", "ThrottlingException", "RequestLimitExceeded"})
+NEVER_RETRIED = frozenset({"ResourceConflictException", "LimitExceededException"})
+
+
+@attrs.frozen
+class RetryConfig:
+    """``max_attempts`` counts the first try (1 turns retrying off)."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.1
+    max_delay: float = 20.0
+
+
+def is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, ServiceError):
+        if exc.code in NEVER_RETRIED:
+            return False
+        return exc.code in THROTTLING_CODES or exc.status_code == 429 or exc.status_code >= 500
+    return isinstance(exc, (EndpointConnectionError, ReadTimeoutError))
+
+
+def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds to wait from ``x-amz-retry-after`` (ms) or ``Retry-After``
+    (seconds or an HTTP date); None when absent or unreadable."""
+    amz = headers.get("x-amz-retry-after")
+    if amz is not None:
+        try:
+            ms = int(amz)
+        except ValueError:
+            ms = -1
+        if ms >= 0:
+            return ms / 1000.0
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    delta = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    return max(0.0, delta)
+
+
+class wait_retry_after_or_full_jitter(wait_base):
+    """``Retry-After`` when the answer carried one, else full jitter:
+    a random delay in ``[0, min(max_delay, base * 2**(attempt-1))]``."""
+
+    def __init__(self, base: float, max_delay: float) -> None:
+        self.base = base
+        self.max_delay = max_delay
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return float(min(retry_after, self.max_delay))
+        ceiling = min(self.max_delay, self.base * 2 ** (retry_state.attempt_number - 1))
+        return random.uniform(0, ceiling)
+
+
+def _log_before_sleep(retry_state: RetryCallState) -> None:
+    outcome = retry_state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    log.debug(
+        "retrying after attempt %d in %.3fs: %s",
+        retry_state.attempt_number,
+        retry_state.upcoming_sleep,
+        type(exc).__name__ if exc is not None else "?",
+    )
+
+
+def retrying(config: RetryConfig) -> AsyncRetrying:
+    """A fresh tenacity controller for one call's attempts."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(config.max_attempts),
+        wait=wait_retry_after_or_full_jitter(config.base_delay, config.max_delay),
+        retry=retry_if_exception(is_retryable),
+        reraise=True,
+        before_sleep=_log_before_sleep,
+    )

@@ -1,0 +1,132 @@
+"""The HTTP boundary: the only module that imports aiohttp.
+
+One pooled ``aiohttp.ClientSession`` per client, opened in the running loop
+on first use. aiohttp's exceptions become the SDK's here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._exceptions import (
+    ClientStateError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    ReadTimeoutError,
+)
+
+
+@attrs.frozen
+class HTTPResponse:
+    status: int
+    reason: str
+    headers: Mapping[str, str]  # case-insensitive
+    body: bytes
+
+
+class Transport:
+    """Sends one request and reads the whole answer."""
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+        keepalive_timeout: float = 15.0,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._keepalive_timeout = keepalive_timeout
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect_timeout, sock_read=read_timeout
+        )
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        return self._session
+
+    def _check(self) -> None:
+        if self._closed:
+            raise ClientStateError("this client is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._open(loop)
+        elif loop is not self._loop:
+            raise ClientStateError(
+                "this client belongs to another event loop; create one client per loop"
+            )
+
+    def _open(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                keepalive_timeout=self._keepalive_timeout,
+                ttl_dns_cache=300,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                auto_decompress=False,
+                skip_auto_headers=("Content-Type",),
+            )
+        self._loop = loop
+
+    def open(self) -> None:
+        """Bind to the running loop and open the session (idempotent)."""
+        self._check()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+
+    async def send(
+        self, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> HTTPResponse:
+        self._check()
+        assert self._session is not None
+        try:
+            async with self._session.request(
+                method,
+                URL(url, encoded=True),
+                headers=headers,
+                data=body or None,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as resp:
+                data = await resp.read()
+                return HTTPResponse(resp.status, resp.reason or "", resp.headers, data)
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise ConnectTimeoutError(f"timed out connecting to {URL(url).origin()}") from exc
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+            raise ReadTimeoutError(f"timed out reading from {URL(url).origin()}") from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise EndpointConnectionError(
+                f"could not connect to {URL(url).origin()}: {exc.os_error}"
+            ) from exc
+        except (
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientOSError,
+            aiohttp.ClientPayloadError,
+            aiohttp.ClientConnectionError,
+        ) as exc:
+            raise EndpointConnectionError(
+                f"connection to {URL(url).origin()} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise HTTPClientError(
+                f"request to {URL(url).origin()} failed: {type(exc).__name__}: {exc}"
+            ) from exc

@@ -1,0 +1,143 @@
+"""Validation rules of the service model, built from attrs validators.
+
+Each rule is an attrs validator wrapped once so that it raises
+``ParamValidationError`` naming the parameter and the rule. The same rules
+check the fields of input classes (``RecordPatch``...) and the keyword
+arguments of each operation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import attrs
+from attrs import validators as v
+
+from ._exceptions import ParamValidationError
+
+Validator = Callable[[Any, Any, Any], None]
+
+
+@attrs.frozen
+class _Param:
+    """Stands in for ``attrs.Attribute`` when a rule checks a keyword argument."""
+
+    name: str
+
+
+def rule(*validators: Validator) -> Validator:
+    """One attrs validator from several, raising ParamValidationError."""
+    combined = v.and_(*validators)
+
+    def check(inst: Any, attribute: Any, value: Any) -> None:
+        try:
+            combined(inst, attribute, value)
+        except ParamValidationError:
+            raise
+        except (TypeError, ValueError) as exc:
+            msg = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+            raise ParamValidationError(attribute.name, msg) from None
+
+    return check
+
+
+def param(name: str) -> Any:
+    return _Param(name)
+
+
+def _not_bool(inst: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool):
+        raise TypeError(f"'{attribute.name}' must be an integer, not a bool")
+
+
+def _no_dot_segment(inst: Any, attribute: Any, value: Any) -> None:
+    if value in (".", ".."):
+        raise ValueError(
+            f"'{attribute.name}' must not be '.' or '..': such a path segment "
+            "does not survive URL normalisation"
+        )
+
+
+def string(
+    *, min_len: int | None = None, max_len: int | None = None, pattern: str | None = None,
+    path: bool = False,
+) -> Validator:
+    parts: list[Validator] = [v.instance_of(str)]
+    if min_len is not None:
+        parts.append(v.min_len(min_len))
+    if max_len is not None:
+        parts.append(v.max_len(max_len))
+    if pattern is not None:
+        parts.append(v.matches_re(re.compile(pattern), func=re.fullmatch))
+    if path:
+        parts.append(_no_dot_segment)
+    return rule(*parts)
+
+
+def integer(*, minimum: int | None = None) -> Validator:
+    parts: list[Validator] = [v.instance_of(int), _not_bool]
+    if minimum is not None:
+        parts.append(v.ge(minimum))
+    return rule(*parts)
+
+
+def one_of(*values: str) -> Validator:
+    return rule(v.instance_of(str), v.in_(values))
+
+
+def boolean() -> Validator:
+    return rule(v.instance_of(bool))
+
+
+def timestamp() -> Validator:
+    return rule(v.instance_of(datetime))
+
+
+def list_of(member: Validator) -> Validator:
+    return rule(v.deep_iterable(member_validator=member, iterable_validator=v.instance_of(list)))
+
+
+def instance(cls: type) -> Validator:
+    return rule(v.instance_of(cls))
+
+
+def list_of_instances(cls: type) -> Validator:
+    return list_of(v.instance_of(cls))
+
+
+def str_map(*, max_entries: int | None = None) -> Validator:
+    parts: list[Validator] = [
+        v.deep_mapping(
+            key_validator=v.instance_of(str),
+            value_validator=v.instance_of(str),
+            mapping_validator=v.instance_of(dict),
+        )
+    ]
+    if max_entries is not None:
+        parts.append(v.max_len(max_entries))
+    return rule(*parts)
+
+
+# Shapes of the Cognito Sync model (botocore's cognito-sync 2014-06-30).
+IDENTITY_ID = string(min_len=1, max_len=55, pattern=r"[\w-]+:[0-9a-f-]+")
+IDENTITY_POOL_ID = IDENTITY_ID
+DATASET_NAME = string(min_len=1, max_len=128, pattern=r"[a-zA-Z0-9_.:-]+", path=True)
+DEVICE_ID = string(min_len=1, max_len=256, path=True)
+RECORD_KEY = string(min_len=1, max_len=1024)
+RECORD_VALUE = string(max_len=1_048_575)
+ANY_STRING = string()
+LONG = integer()
+INTEGER = integer()
+STREAM_NAME = string(min_len=1, max_len=128)
+ROLE_ARN = string(min_len=20, max_len=2048, pattern=r"arn:aws:iam::\d+:role/.*")
+APPLICATION_ARN_PATTERN = r"arn:aws:sns:[-0-9a-z]+:\d+:app/[A-Z_]+/[a-zA-Z0-9_.-]+"
+APPLICATION_ARNS = list_of(
+    v.and_(v.instance_of(str), v.matches_re(APPLICATION_ARN_PATTERN, func=re.fullmatch))
+)
+PLATFORM = one_of("APNS", "APNS_SANDBOX", "GCM", "ADM")
+OPERATION = one_of("replace", "remove")
+STREAMING_STATUS = one_of("ENABLED", "DISABLED")
+EVENTS = str_map(max_entries=1)
