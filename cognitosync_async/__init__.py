@@ -6,6 +6,13 @@ from ._credentials import (
     CredentialsProvider,
     RefreshableCredentials,
 )
+from ._dataset import (
+    ConflictPolicy,
+    DatasetHandle,
+    PullResult,
+    PutResult,
+    SyncConflictError,
+)
 from ._exceptions import (
     AlreadyStreamedException,
     ClientStateError,
@@ -31,6 +38,7 @@ from ._exceptions import (
     ServiceError,
     TooManyRequestsException,
 )
+from ._fanout import FanOutResult, fan_out
 from ._models import (
     BulkPublishResponse,
     CognitoStreams,
@@ -58,9 +66,11 @@ from ._models import (
     UpdateRecordsResponse,
 )
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
+from ._ratelimit import AdaptiveRateLimiter
 from ._version import __version__
 
 __all__ = [
+    "AdaptiveRateLimiter",
     "AlreadyStreamedException",
     "BulkPublishResponse",
     "ClientStateError",
@@ -68,10 +78,12 @@ __all__ = [
     "CognitoSyncClient",
     "CognitoSyncError",
     "ConcurrentModificationException",
+    "ConflictPolicy",
     "ConnectTimeoutError",
     "Credentials",
     "CredentialsProvider",
     "Dataset",
+    "DatasetHandle",
     "DatasetPaginator",
     "DeleteDatasetResponse",
     "DescribeDatasetResponse",
@@ -79,6 +91,7 @@ __all__ = [
     "DescribeIdentityUsageResponse",
     "DuplicateRequestException",
     "EndpointConnectionError",
+    "FanOutResult",
     "GetBulkPublishDetailsResponse",
     "GetCognitoEventsResponse",
     "GetIdentityPoolConfigurationResponse",
@@ -98,7 +111,9 @@ __all__ = [
     "NoCredentialsError",
     "NotAuthorizedException",
     "ParamValidationError",
+    "PullResult",
     "PushSync",
+    "PutResult",
     "ReadTimeoutError",
     "Record",
     "RecordPaginator",
@@ -112,8 +127,10 @@ __all__ = [
     "SetCognitoEventsResponse",
     "SetIdentityPoolConfigurationResponse",
     "SubscribeToDatasetResponse",
+    "SyncConflictError",
     "TooManyRequestsException",
     "UnsubscribeFromDatasetResponse",
     "UpdateRecordsResponse",
+    "fan_out",
     "__version__",
 ]

@@ -24,6 +24,7 @@ import aiohttp
 
 from . import _sigv4
 from ._credentials import Credentials, CredentialsProvider, as_provider
+from ._dataset import DatasetHandle
 from ._exceptions import (
     CognitoSyncError,
     ResponseParseError,
@@ -55,6 +56,7 @@ from ._models import (
 )
 from ._operations import OPERATIONS, Operation, WireRequest, build_request, validate
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
+from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryConfig, is_retryable, parse_retry_after, retrying
 from ._transport import HTTPResponse, Transport
 from ._version import __version__
@@ -122,6 +124,7 @@ class CognitoSyncClient:
         read_timeout: float = 60.0,
         session: aiohttp.ClientSession | None = None,
         user_agent_extra: str | None = None,
+        adaptive_rate_limit: bool = False,
     ) -> None:
         region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if not region:
@@ -143,6 +146,10 @@ class CognitoSyncClient:
         self._user_agent = USER_AGENT + (f" {user_agent_extra}" if user_agent_extra else "")
         self._clock_offset = 0.0  # seconds to add to the local clock (skew correction)
         self._date_cache: tuple[int, str] = (-1, "")
+        #: The client-wide adaptive rate limiter (None unless ``adaptive_rate_limit=True``).
+        self.rate_limiter: AdaptiveRateLimiter | None = (
+            AdaptiveRateLimiter() if adaptive_rate_limit else None
+        )
 
     def __repr__(self) -> str:
         return (
@@ -214,7 +221,12 @@ class CognitoSyncClient:
 
     async def _attempt(self, op: Operation, wire: WireRequest, url: str, attempt: int) -> Any:
         creds = await self._provider.get_credentials()
+        limiter = self.rate_limiter
+        if limiter is not None:
+            await limiter.acquire()
         resp, elapsed = await self._sign_and_send(op, wire, url, creds)
+        if limiter is not None:
+            limiter.on_response(resp.status == 429)
         if resp.status >= 300:
             err = self._error(op, resp)
             if err.code in _SKEW_CODES and self._correct_skew(resp):
@@ -654,6 +666,38 @@ class CognitoSyncClient:
                     "client_context": client_context,
                 },
             ),
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def dataset(
+        self,
+        *,
+        identity_pool_id: str,
+        identity_id: str,
+        dataset_name: str,
+        max_rounds: int = 5,
+        device_id: str | None = None,
+    ) -> DatasetHandle:
+        """A handle for read-modify-write on one dataset (``get``, ``put``, ``pull``...).
+
+        Its arguments are validated now, before any call.
+        """
+        validate(
+            OPERATIONS["DescribeDataset"],
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "dataset_name": dataset_name,
+            },
+        )
+        return DatasetHandle(
+            self,
+            identity_pool_id=identity_pool_id,
+            identity_id=identity_id,
+            dataset_name=dataset_name,
+            max_rounds=max_rounds,
+            device_id=device_id,
         )
 
     # ------------------------------------------------------------------ paginators
