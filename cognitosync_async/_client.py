@@ -18,7 +18,7 @@ import time
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import aiohttp
 
@@ -64,6 +64,7 @@ from ._version import __version__
 log = logging.getLogger("cognitosync_async")
 
 SERVICE = "cognito-sync"
+_C = TypeVar("_C", bound="BaseClient")
 REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "<required>"})()
 _SKEW_CODES = frozenset(
     {
@@ -80,9 +81,9 @@ USER_AGENT = (
 )
 
 
-def default_endpoint(region: str) -> str:
+def default_endpoint(region: str, service: str = SERVICE) -> str:
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://cognito-sync.{region}.{suffix}"
+    return f"https://{service}.{region}.{suffix}"
 
 
 def _host_header(endpoint: str) -> tuple[str, str]:
@@ -102,12 +103,15 @@ def _host_header(endpoint: str) -> tuple[str, str]:
     return f"{url.scheme}://{host}{url.raw_path.rstrip('/')}", host
 
 
-class CognitoSyncClient:
-    """An asyncio client for Amazon Cognito Sync.
+class BaseClient:
+    """Lifecycle and call path shared by the SDK's clients (one AWS service each).
 
     Use one per event loop, as an async context manager or closing it with
     ``await client.close()``. Constructing it does no I/O.
     """
+
+    #: SigV4 service name and endpoint prefix.
+    SERVICE = SERVICE
 
     def __init__(
         self,
@@ -132,7 +136,7 @@ class CognitoSyncClient:
         if not isinstance(max_attempts, int) or max_attempts < 1:
             raise ValueError("max_attempts must be an integer >= 1")
         self.region_name: str = region
-        self.endpoint_url: str = endpoint_url or default_endpoint(region)
+        self.endpoint_url: str = endpoint_url or default_endpoint(region, self.SERVICE)
         self._base, self._host = _host_header(self.endpoint_url)
         self._provider = as_provider(credentials)
         self._retry = RetryConfig(max_attempts, retry_base_delay, retry_max_delay)
@@ -153,13 +157,13 @@ class CognitoSyncClient:
 
     def __repr__(self) -> str:
         return (
-            f"CognitoSyncClient(region_name={self.region_name!r}, "
+            f"{type(self).__name__}(region_name={self.region_name!r}, "
             f"endpoint_url={self.endpoint_url!r})"
         )
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def __aenter__(self) -> CognitoSyncClient:
+    async def __aenter__(self: _C) -> _C:
         self._transport.open()
         return self
 
@@ -220,7 +224,7 @@ class CognitoSyncClient:
         return await retrying(self._retry)(again)
 
     async def _attempt(self, op: Operation, wire: WireRequest, url: str, attempt: int) -> Any:
-        creds = await self._provider.get_credentials()
+        creds = await self._provider.get_credentials() if op.signed else None
         limiter = self.rate_limiter
         if limiter is not None:
             await limiter.acquire()
@@ -250,28 +254,29 @@ class CognitoSyncClient:
             ) from exc
 
     async def _sign_and_send(
-        self, op: Operation, wire: WireRequest, url: str, creds: Credentials
+        self, op: Operation, wire: WireRequest, url: str, creds: Credentials | None
     ) -> tuple[HTTPResponse, float]:
         headers = dict(wire.headers)
-        date = self._amz_date()
-        headers["X-Amz-Date"] = date
-        if creds.session_token:
-            headers["X-Amz-Security-Token"] = creds.session_token
-        signed = [("host", self._host), *headers.items()]
-        auth, _ = _sigv4.sign(
-            method=wire.method,
-            path=wire.path,
-            query=wire.query,
-            headers=signed,
-            body=wire.body,
-            access_key_id=creds.access_key_id,
-            secret_access_key=creds.secret_access_key,
-            region=self.region_name,
-            service=SERVICE,
-            date=date,
-            normalize=False,
-        )
-        headers["Authorization"] = auth
+        if creds is not None:  # None: an operation the service takes unsigned
+            date = self._amz_date()
+            headers["X-Amz-Date"] = date
+            if creds.session_token:
+                headers["X-Amz-Security-Token"] = creds.session_token
+            signed = [("host", self._host), *headers.items()]
+            auth, _ = _sigv4.sign(
+                method=wire.method,
+                path=wire.path,
+                query=wire.query,
+                headers=signed,
+                body=wire.body,
+                access_key_id=creds.access_key_id,
+                secret_access_key=creds.secret_access_key,
+                region=self.region_name,
+                service=self.SERVICE,
+                date=date,
+                normalize=False,
+            )
+            headers["Authorization"] = auth
         headers["User-Agent"] = self._user_agent
         if not wire.body and wire.method != "GET":
             headers["Content-Length"] = "0"
@@ -349,6 +354,15 @@ class CognitoSyncClient:
         )
         err.retry_after = parse_retry_after(resp.headers)
         return err
+
+
+
+class CognitoSyncClient(BaseClient):
+    """An asyncio client for Amazon Cognito Sync.
+
+    Use one per event loop, as an async context manager or closing it with
+    ``await client.close()``. Constructing it does no I/O.
+    """
 
     # ------------------------------------------------------------------ operations
 

@@ -39,11 +39,16 @@ class Operation:
     uri: str  # template with {Label} placeholders, as in the model
     output: type
     members: tuple[Member, ...]
+    #: For AWS JSON 1.1 services (Cognito Identity): the ``X-Amz-Target`` value.
+    target: str | None = None
+    #: False for the few operations a service accepts without a signature.
+    signed: bool = True
     has_body: bool = attrs.field(init=False)
     path_parts: tuple[str | Member, ...] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "has_body", any(x.location == "body" for x in self.members))
+        has_body = self.target is not None or any(x.location == "body" for x in self.members)
+        object.__setattr__(self, "has_body", has_body)
         by_wire = {x.wire: x for x in self.members if x.location == "uri"}
         parts: list[str | Member] = []
         for i, piece in enumerate(re.split(r"\{(\w+)\}", self.uri)):
@@ -276,7 +281,11 @@ def build_request(op: Operation, values: dict[str, Any]) -> WireRequest:
         else:
             body[member.wire] = _body_value(value)
     payload = b""
-    if op.has_body:
+    if op.target is not None:
+        headers["X-Amz-Target"] = op.target
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        payload = json.dumps(body).encode("utf-8")
+    elif op.has_body:
         payload = json.dumps(body).encode("utf-8")
         headers["Content-Type"] = "application/json"
     return WireRequest(op.method, path, "&".join(query), headers, payload)
