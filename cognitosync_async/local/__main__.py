@@ -1,0 +1,10 @@
+"""``python -m cognitosync_async.local serve|mint-credentials|seed-pool|seed-identity``."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

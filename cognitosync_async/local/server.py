@@ -1,0 +1,886 @@
+"""The local service's HTTP side: one ``aiohttp.web.Application``.
+
+Every request goes through ``_dispatch``: read the body (bounded), consume the
+fault script, route on the *raw* path (each segment percent-decoded here, so
+``%3A``, a raw ``:`` and ``%2F`` inside a label all work), verify SigV4, check
+the credential class (SERVICE.md section 4), throttle, then run the
+operation. Every answer carries ``x-amzn-RequestId`` and ``Date``; errors are
+JSON ``{"message": ...}`` with ``x-amzn-ErrorType``; an unexpected exception
+becomes a logged 500 ``InternalErrorException``, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import math
+import re
+import socket
+import struct
+import uuid
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from datetime import datetime, timezone
+from typing import Any, Literal
+from urllib.parse import unquote
+
+import attrs
+from aiohttp import web
+
+from . import auth
+from ._errors import (
+    ERROR_TYPE_SUFFIX,
+    STATUS_BY_CODE,
+    ServiceException,
+    invalid_parameter,
+    not_authorized,
+)
+from .faults import SCRIPT_CODES, Faults, TokenBuckets
+from .storage import Patch, Storage
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ACCESS_KEY_ID = "AKIDLOCALDEVELOPER"
+DEFAULT_SECRET_ACCESS_KEY = "local-developer-secret"
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+#: A SyncTrigger: gets the event dict, returns the (possibly changed) event dict.
+SyncTriggerHook = Callable[[dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+
+
+class LambdaThrottled(Exception):
+    """Raise from a SyncTrigger hook to answer 429 ``LambdaThrottledException``."""
+
+
+@attrs.define
+class ServiceState:
+    """Everything the handlers share. ``faults`` may be replaced at run time."""
+
+    storage: Storage
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+    developer_keys: dict[str, str] = attrs.field(
+        factory=lambda: {DEFAULT_ACCESS_KEY_ID: DEFAULT_SECRET_ACCESS_KEY}
+    )
+    strict: bool = False
+    faults: Faults = attrs.field(factory=Faults)
+    sync_session_ttl: float = 900.0
+    bulk_publish_delay: float = 0.0
+    lambdas: dict[str, SyncTriggerHook] = attrs.field(factory=dict)
+    lambda_timeout: float = 5.0
+    buckets: TokenBuckets = attrs.field(factory=TokenBuckets)
+
+    def lookup(self, access_key_id: str) -> auth.KeyRecord | None:
+        secret = self.developer_keys.get(access_key_id)
+        if secret is not None:
+            return auth.KeyRecord(
+                secret_access_key=secret,
+                principal=auth.Principal(
+                    kind="developer", access_key_id=access_key_id, account_id=self.account_id
+                ),
+            )
+        stored = self.storage.get_credentials(access_key_id)
+        if stored is None:
+            return None
+        return auth.KeyRecord(
+            secret_access_key=stored.secret_access_key,
+            session_token=stored.session_token,
+            expiration=datetime.fromtimestamp(stored.expiration_ms / 1000, tz=timezone.utc),
+            principal=auth.Principal(
+                kind="identity",
+                access_key_id=access_key_id,
+                identity_pool_id=stored.identity_pool_id,
+                identity_id=stored.identity_id,
+            ),
+        )
+
+
+STATE_KEY = web.AppKey("cognitosync_local_state", ServiceState)
+
+
+# ---------------------------------------------------------------------- the call
+
+
+@attrs.define
+class Call:
+    """One routed, authenticated request."""
+
+    state: ServiceState
+    principal: auth.Principal
+    params: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+    headers: Mapping[str, str]
+
+    @property
+    def pool(self) -> str:
+        return self.params["P"]
+
+    @property
+    def identity(self) -> str:
+        return self.params["I"]
+
+    @property
+    def dataset(self) -> str:
+        return self.params["D"]
+
+    def json(self) -> dict[str, Any]:
+        if not self.body.strip():
+            return {}
+        try:
+            data = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise invalid_parameter("The request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise invalid_parameter("The request body must be a JSON object")
+        return data
+
+    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a blocking storage call off the event loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def ensure(self, *, identity: bool) -> None:
+        create = not self.state.strict
+        await self.run(
+            self.state.storage.ensure,
+            self.pool,
+            self.identity if identity else None,
+            create=create,
+        )
+
+
+Handler = Callable[[Call], Awaitable[dict[str, Any]]]
+Access = Literal["dev", "id", "both"]
+
+
+@attrs.frozen
+class Operation:
+    name: str
+    method: str
+    pattern: tuple[str, ...]
+    access: Access
+    handler: Handler
+    throttled: bool = True
+
+
+# ---------------------------------------------------------------------- validation
+
+_ID_RE = re.compile(r"[\w-]+:[0-9a-f-]+", re.ASCII)
+_DATASET_RE = re.compile(r"[a-zA-Z0-9_.:-]+")
+_APP_ARN_RE = re.compile(r"arn:aws:sns:[-0-9a-z]+:\d+:app/[A-Z_]+/[a-zA-Z0-9_.-]+")
+_ROLE_ARN_RE = re.compile(r"arn:aws:iam::\d+:role/.*", re.DOTALL)
+PLATFORMS = ("APNS", "APNS_SANDBOX", "GCM", "ADM")
+
+
+def _check_path(params: dict[str, str]) -> None:
+    for key, label in (("P", "IdentityPoolId"), ("I", "IdentityId")):
+        value = params.get(key)
+        if value is not None and not (1 <= len(value) <= 55 and _ID_RE.fullmatch(value)):
+            raise invalid_parameter(f"{label} '{value}' is not valid: expected [\\w-]+:[0-9a-f-]+")
+    name = params.get("D")
+    if name is not None and not (1 <= len(name) <= 128 and _DATASET_RE.fullmatch(name)):
+        raise invalid_parameter(f"DatasetName '{name}' is not valid: expected [a-zA-Z0-9_.:-]+")
+    device = params.get("V")
+    if device is not None and not 1 <= len(device) <= 256:
+        raise invalid_parameter("DeviceId must be 1 to 256 characters")
+
+
+def _int_query(call: Call, name: str, *, minimum: int) -> int | None:
+    raw = call.query.get(name)
+    if raw is None:
+        return None
+    if not re.fullmatch(r"-?[0-9]{1,19}", raw):
+        raise invalid_parameter(f"{name} must be an integer")
+    value = int(raw)
+    if value < minimum:
+        raise invalid_parameter(f"{name} must be at least {minimum}")
+    return value
+
+
+def _string(data: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = data.get(name)
+    if value is None:
+        if required:
+            raise invalid_parameter(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise invalid_parameter(f"{name} must be a string")
+    return value
+
+
+def _struct(data: Mapping[str, Any], name: str) -> dict[str, Any] | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise invalid_parameter(f"{name} must be an object")
+    return value
+
+
+def _role_arn(data: Mapping[str, Any], where: str) -> str | None:
+    role = _string(data, "RoleArn")
+    if role is not None and not (20 <= len(role) <= 2048 and _ROLE_ARN_RE.fullmatch(role)):
+        raise invalid_parameter(f"{where}.RoleArn is not a valid IAM role ARN")
+    return role
+
+
+def _epoch_ms(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise invalid_parameter(f"{name} must be epoch seconds")
+    if not -1e11 < value < 1e11:
+        raise invalid_parameter(f"{name} is out of range")
+    return round(value * 1000)
+
+
+def _patches(data: Mapping[str, Any]) -> list[Patch]:
+    raw = data.get("RecordPatches")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise invalid_parameter("RecordPatches must be a list")
+    patches: list[Patch] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        where = f"RecordPatches[{i}]"
+        if not isinstance(item, dict):
+            raise invalid_parameter(f"{where} must be an object")
+        op = item.get("Op")
+        if op not in ("replace", "remove"):
+            raise invalid_parameter(f"{where}.Op must be 'replace' or 'remove'")
+        key = item.get("Key")
+        if not isinstance(key, str) or not 1 <= len(key) <= 1024:
+            raise invalid_parameter(f"{where}.Key must be a string of 1 to 1024 characters")
+        count = item.get("SyncCount")
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise invalid_parameter(f"{where}.SyncCount must be an integer")
+        if count < 0:
+            raise invalid_parameter(f"{where}.SyncCount must not be negative")
+        value = item.get("Value")
+        if value is not None and not isinstance(value, str):
+            raise invalid_parameter(f"{where}.Value must be a string")
+        if value is not None and len(value) > 1_048_575:
+            raise invalid_parameter(f"{where}.Value is longer than 1048575 characters")
+        if op == "replace" and value is None:
+            raise invalid_parameter(f"{where}: a replace needs a Value")
+        if key in seen:
+            raise invalid_parameter(f"Duplicate key in RecordPatches: {key}")
+        seen.add(key)
+        patches.append(
+            Patch(
+                op=op,
+                key=key,
+                sync_count=count,
+                value=value if op == "replace" else None,
+                device_last_modified_ms=_epoch_ms(
+                    item.get("DeviceLastModifiedDate"), f"{where}.DeviceLastModifiedDate"
+                ),
+            )
+        )
+    return patches
+
+
+# ---------------------------------------------------------------------- handlers
+
+
+async def list_identity_pool_usage(call: Call) -> dict[str, Any]:
+    max_results = _int_query(call, "maxResults", minimum=1)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.list_identity_pool_usage, call.query.get("nextToken"), max_results
+    )
+    return result
+
+
+async def describe_identity_pool_usage(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=False)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.describe_identity_pool_usage, call.pool
+    )
+    return result
+
+
+async def describe_identity_usage(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=True)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.describe_identity_usage, call.pool, call.identity
+    )
+    return result
+
+
+async def list_datasets(call: Call) -> dict[str, Any]:
+    max_results = _int_query(call, "maxResults", minimum=1)
+    await call.ensure(identity=True)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.list_datasets,
+        call.pool,
+        call.identity,
+        call.query.get("nextToken"),
+        max_results,
+    )
+    return result
+
+
+async def describe_dataset(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=True)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.describe_dataset, call.pool, call.identity, call.dataset
+    )
+    return result
+
+
+async def delete_dataset(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=True)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.delete_dataset, call.pool, call.identity, call.dataset
+    )
+    return result
+
+
+async def list_records(call: Call) -> dict[str, Any]:
+    last = _int_query(call, "lastSyncCount", minimum=0)
+    max_results = _int_query(call, "maxResults", minimum=1)
+    await call.ensure(identity=True)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.list_records,
+        call.pool,
+        call.identity,
+        call.dataset,
+        last_sync_count=last,
+        next_token=call.query.get("nextToken"),
+        max_results=max_results,
+        sync_session_token=call.query.get("syncSessionToken"),
+        session_ttl=call.state.sync_session_ttl,
+    )
+    return result
+
+
+async def update_records(call: Call) -> dict[str, Any]:
+    data = call.json()
+    token = _string(data, "SyncSessionToken", required=True)
+    assert token is not None
+    device_id = _string(data, "DeviceId")
+    if device_id is not None and not 1 <= len(device_id) <= 256:
+        raise invalid_parameter("DeviceId must be 1 to 256 characters")
+    patches = _patches(data)
+    await call.ensure(identity=True)
+    storage = call.state.storage
+    principal = call.principal
+    writer = principal.identity_id if principal.kind == "identity" else call.state.account_id
+    assert writer is not None
+    if patches and principal.kind == "identity":
+        patches = await _run_sync_trigger(call, token, patches)
+    result: dict[str, Any] = await call.run(
+        storage.update_records,
+        call.pool,
+        call.identity,
+        call.dataset,
+        patches=patches,
+        sync_session_token=token,
+        device_id=device_id,
+        writer=writer,
+    )
+    return result
+
+
+async def _run_sync_trigger(call: Call, token: str, patches: list[Patch]) -> list[Patch]:
+    """Run the pool's SyncTrigger hook, if one is set and registered (SERVICE.md 5)."""
+    storage = call.state.storage
+    events: dict[str, str] = await call.run(storage.get_events, call.pool)
+    hook = call.state.lambdas.get(events.get("SyncTrigger", ""))
+    if hook is None:
+        return patches
+    await call.run(storage.check_session, token, call.pool, call.identity, call.dataset)
+    snapshot: dict[str, tuple[str | None, int]] = await call.run(
+        storage.read_dataset, call.pool, call.identity, call.dataset
+    )
+    for p in patches:
+        server = snapshot.get(p.key, (None, 0))[1]
+        if server != p.sync_count:
+            raise ServiceException(
+                "ResourceConflictException",
+                f"Current SyncCount for: {p.key} is: {server} not: {p.sync_count}",
+            )
+    records: dict[str, dict[str, Any]] = {
+        key: {"oldValue": value, "newValue": value, "op": "replace"}
+        for key, (value, _) in snapshot.items()
+        if value is not None
+    }
+    for p in patches:
+        records[p.key] = {
+            "oldValue": snapshot.get(p.key, (None, 0))[0],
+            "newValue": p.value,
+            "op": p.op,
+        }
+    event: dict[str, Any] = {
+        "version": 2,
+        "eventType": "SyncTrigger",
+        "region": call.state.region,
+        "identityPoolId": call.pool,
+        "identityId": call.identity,
+        "datasetName": call.dataset,
+        "datasetRecords": records,
+    }
+    try:
+        outcome = hook(json.loads(json.dumps(event)))
+        if inspect.isawaitable(outcome):
+            outcome = await asyncio.wait_for(outcome, call.state.lambda_timeout)
+    except LambdaThrottled:
+        raise ServiceException("LambdaThrottledException", "Lambda was throttled") from None
+    except asyncio.TimeoutError:
+        raise ServiceException(
+            "LambdaSocketTimeoutException", "The SyncTrigger timed out"
+        ) from None
+    except ServiceException:
+        raise
+    except Exception as exc:
+        raise ServiceException(
+            "InvalidLambdaFunctionOutputException", f"The SyncTrigger failed: {exc!r}"
+        ) from None
+    out_records = outcome.get("datasetRecords") if isinstance(outcome, dict) else None
+    if not isinstance(out_records, dict):
+        raise ServiceException(
+            "InvalidLambdaFunctionOutputException", "The SyncTrigger output has no datasetRecords"
+        )
+    by_key = {p.key: p for p in patches}
+    final: list[Patch] = []
+    for key, rec in out_records.items():
+        if not (isinstance(key, str) and 1 <= len(key) <= 1024 and isinstance(rec, dict)):
+            raise ServiceException("InvalidLambdaFunctionOutputException", f"Bad record {key!r}")
+        op, value = rec.get("op"), rec.get("newValue")
+        if op not in ("replace", "remove") or (
+            op == "replace" and not isinstance(value, str)
+        ):
+            raise ServiceException(
+                "InvalidLambdaFunctionOutputException", f"Bad op or newValue for {key!r}"
+            )
+        current_value, current_count = snapshot.get(key, (None, 0))
+        new_value = value if op == "replace" else None
+        if key not in by_key and new_value == current_value:
+            continue
+        original = by_key.get(key)
+        final.append(
+            Patch(
+                op=op,
+                key=key,
+                sync_count=current_count,
+                value=new_value,
+                device_last_modified_ms=original.device_last_modified_ms if original else None,
+            )
+        )
+    return final
+
+
+async def get_configuration(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=False)
+    result: dict[str, Any] = await call.run(call.state.storage.get_configuration, call.pool)
+    return result
+
+
+async def set_configuration(call: Call) -> dict[str, Any]:
+    data = call.json()
+    push = _struct(data, "PushSync")
+    push_value: dict[str, Any] | None = None
+    if push is not None:
+        push_value = {}
+        arns = push.get("ApplicationArns")
+        if arns is not None:
+            if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
+                raise invalid_parameter("PushSync.ApplicationArns must be a list of strings")
+            for arn in arns:
+                if not _APP_ARN_RE.fullmatch(arn):
+                    raise invalid_parameter(f"'{arn}' is not a valid SNS platform application ARN")
+            push_value["ApplicationArns"] = arns
+        role = _role_arn(push, "PushSync")
+        if role is not None:
+            push_value["RoleArn"] = role
+    streams = _struct(data, "CognitoStreams")
+    streams_value: dict[str, Any] | None = None
+    if streams is not None:
+        streams_value = {}
+        name = _string(streams, "StreamName")
+        if name is not None:
+            if not 1 <= len(name) <= 128:
+                raise invalid_parameter("CognitoStreams.StreamName must be 1 to 128 characters")
+            streams_value["StreamName"] = name
+        role = _role_arn(streams, "CognitoStreams")
+        if role is not None:
+            streams_value["RoleArn"] = role
+        status = _string(streams, "StreamingStatus")
+        if status is not None:
+            if status not in ("ENABLED", "DISABLED"):
+                raise invalid_parameter("CognitoStreams.StreamingStatus must be ENABLED|DISABLED")
+            streams_value["StreamingStatus"] = status
+    await call.ensure(identity=False)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.set_configuration, call.pool, push_value, streams_value
+    )
+    return result
+
+
+async def get_events(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=False)
+    events = await call.run(call.state.storage.get_events, call.pool)
+    return {"Events": events}
+
+
+async def set_events(call: Call) -> dict[str, Any]:
+    data = call.json()
+    events = data.get("Events")
+    if events is None:
+        raise invalid_parameter("Events is required")
+    if not isinstance(events, dict) or not all(isinstance(v, str) for v in events.values()):
+        raise invalid_parameter("Events must be a map of event type to Lambda function ARN")
+    if len(events) > 1:
+        raise invalid_parameter("Events may hold at most 1 entry")
+    for key in events:
+        if key != "SyncTrigger":
+            raise invalid_parameter(f"Unsupported event type: {key}")
+    await call.ensure(identity=False)
+    await call.run(call.state.storage.set_events, call.pool, events)
+    return {}
+
+
+async def bulk_publish(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=False)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.bulk_publish, call.pool, call.state.bulk_publish_delay
+    )
+    return result
+
+
+async def get_bulk_publish_details(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=False)
+    result: dict[str, Any] = await call.run(call.state.storage.get_bulk_publish_details, call.pool)
+    return result
+
+
+async def register_device(call: Call) -> dict[str, Any]:
+    data = call.json()
+    platform = _string(data, "Platform", required=True)
+    if platform not in PLATFORMS:
+        raise invalid_parameter("Platform must be one of " + ", ".join(PLATFORMS))
+    token = _string(data, "Token", required=True)
+    if not token:
+        raise invalid_parameter("Token must not be empty")
+    await call.ensure(identity=True)
+    result: dict[str, Any] = await call.run(
+        call.state.storage.register_device, call.pool, call.identity, platform, token
+    )
+    return result
+
+
+async def subscribe(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=True)
+    await call.run(
+        call.state.storage.subscribe, call.pool, call.identity, call.dataset, call.params["V"]
+    )
+    return {}
+
+
+async def unsubscribe(call: Call) -> dict[str, Any]:
+    await call.ensure(identity=True)
+    await call.run(
+        call.state.storage.unsubscribe, call.pool, call.identity, call.dataset, call.params["V"]
+    )
+    return {}
+
+
+_IDS = ("identitypools", "{P}", "identities", "{I}")
+_DS = (*_IDS, "datasets", "{D}")
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("ListIdentityPoolUsage", "GET", ("identitypools",), "dev", list_identity_pool_usage),
+    Operation(
+        "DescribeIdentityPoolUsage", "GET", ("identitypools", "{P}"), "dev",
+        describe_identity_pool_usage,
+    ),
+    Operation(
+        "BulkPublish", "POST", ("identitypools", "{P}", "bulkpublish"), "dev", bulk_publish,
+        throttled=False,
+    ),
+    Operation(
+        "GetBulkPublishDetails", "POST", ("identitypools", "{P}", "getBulkPublishDetails"), "dev",
+        get_bulk_publish_details, throttled=False,
+    ),
+    Operation("GetCognitoEvents", "GET", ("identitypools", "{P}", "events"), "dev", get_events),
+    Operation("SetCognitoEvents", "POST", ("identitypools", "{P}", "events"), "dev", set_events),
+    Operation(
+        "GetIdentityPoolConfiguration", "GET", ("identitypools", "{P}", "configuration"), "dev",
+        get_configuration,
+    ),
+    Operation(
+        "SetIdentityPoolConfiguration", "POST", ("identitypools", "{P}", "configuration"), "dev",
+        set_configuration,
+    ),
+    Operation("DescribeIdentityUsage", "GET", _IDS, "both", describe_identity_usage),
+    Operation("ListDatasets", "GET", (*_IDS, "datasets"), "both", list_datasets),
+    Operation("DescribeDataset", "GET", _DS, "both", describe_dataset),
+    Operation("DeleteDataset", "DELETE", _DS, "both", delete_dataset),
+    Operation("UpdateRecords", "POST", _DS, "both", update_records),
+    Operation("ListRecords", "GET", (*_DS, "records"), "both", list_records),
+    Operation("SubscribeToDataset", "POST", (*_DS, "subscriptions", "{V}"), "id", subscribe),
+    Operation(
+        "UnsubscribeFromDataset", "DELETE", (*_DS, "subscriptions", "{V}"), "id", unsubscribe
+    ),
+    Operation(
+        "RegisterDevice", "POST", ("identitypools", "{P}", "identity", "{I}", "device"), "id",
+        register_device,
+    ),
+)
+
+
+def route(method: str, raw_path: str) -> tuple[Operation, dict[str, str]]:
+    """Match the raw (still percent-encoded) path; decode each segment here."""
+    if not raw_path.startswith("/"):
+        raise ServiceException("UnknownOperationException", f"Unknown operation: {raw_path}")
+    segments = raw_path[1:].split("/")
+    decoded: list[str] = []
+    for seg in segments:
+        try:
+            decoded.append(unquote(seg, errors="strict"))
+        except UnicodeDecodeError:
+            raise invalid_parameter("The request path is not valid UTF-8") from None
+    path_matches = False
+    for op in OPERATIONS:
+        if len(op.pattern) != len(decoded):
+            continue
+        params: dict[str, str] = {}
+        for pat, seg in zip(op.pattern, decoded, strict=True):
+            if pat.startswith("{"):
+                if not seg:
+                    break
+                params[pat[1:-1]] = seg
+            elif pat != seg:
+                break
+        else:
+            path_matches = True
+            if op.method == method:
+                return op, params
+    if path_matches:
+        raise ServiceException(
+            "UnknownOperationException", f"No operation for {method} on this path"
+        )
+    raise ServiceException("UnknownOperationException", f"Unknown operation: {method} {raw_path}")
+
+
+def parse_query(raw_query: str) -> dict[str, str]:
+    query: dict[str, str] = {}
+    if not raw_query:
+        return query
+    for pair in raw_query.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        try:
+            query[unquote(key, errors="strict")] = unquote(value, errors="strict")
+        except UnicodeDecodeError:
+            raise invalid_parameter("The query string is not valid UTF-8") from None
+    return query
+
+
+def _check_access(op: Operation, principal: auth.Principal, params: dict[str, str]) -> None:
+    if principal.kind == "developer":
+        if op.access == "id":
+            raise not_authorized()
+        return
+    if op.access == "dev":
+        raise not_authorized()
+    if params.get("P") != principal.identity_pool_id or params.get("I") != principal.identity_id:
+        raise not_authorized()
+
+
+# ---------------------------------------------------------------------- responses
+
+
+def _json_response(status: int, body: dict[str, Any], headers: dict[str, str]) -> web.Response:
+    return web.Response(
+        status=status,
+        body=json.dumps(body, separators=(",", ":")).encode(),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def error_response(exc: ServiceException, request_id: str) -> web.Response:
+    headers = {
+        "x-amzn-RequestId": request_id,
+        "x-amzn-ErrorType": f"{exc.code}:{ERROR_TYPE_SUFFIX}",
+        **exc.headers,
+    }
+    return _json_response(exc.status, {"message": exc.message}, headers)
+
+
+def _drop(request: web.Request) -> None:
+    """Reset the connection: no answer at all."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:  # pragma: no cover - platform dependent
+            pass
+    transport.abort()
+
+
+class _Dropped(Exception):
+    pass
+
+
+def _scripted(entry: int | str, faults: Faults) -> ServiceException | None:
+    if isinstance(entry, int):
+        code = SCRIPT_CODES.get(entry, "InternalErrorException")
+        headers = {"Retry-After": str(faults.script_retry_after)} if entry == 429 else {}
+        return ServiceException(
+            code, "Rate exceeded" if entry == 429 else f"Injected fault {entry}",
+            status=entry, headers=headers,
+        )
+    if entry == "drop":
+        raise _Dropped
+    if entry == "ok":
+        return None
+    if entry == "TooManyRequestsException":
+        return ServiceException(
+            entry, "Rate exceeded", headers={"Retry-After": str(faults.script_retry_after)}
+        )
+    return ServiceException(
+        entry, f"Injected fault {entry}", status=STATUS_BY_CODE.get(entry, 400)
+    )
+
+
+async def _injected(request: web.Request, faults: Faults) -> ServiceException | None:
+    """Apply the script, then the random faults; return an error to answer with."""
+    if faults.script:
+        entry = faults.script.pop(0)
+        if entry is not None:
+            return _scripted(entry, faults)
+        return None
+    if faults.latency > 0:
+        await asyncio.sleep(faults.latency)
+    if faults.drop_rate > 0 and faults.rng.random() < faults.drop_rate:
+        raise _Dropped
+    if faults.error_rate > 0 and faults.rng.random() < faults.error_rate:
+        return ServiceException("InternalErrorException", "Injected internal error")
+    return None
+
+
+def _throttle(state: ServiceState, op: Operation, params: dict[str, str]) -> None:
+    faults = state.faults
+    if faults.throttle_rate is None or not op.throttled:
+        return
+    keys: list[Hashable] = []
+    if "P" in params:
+        keys.append(("pool", params["P"]))
+        if "I" in params:
+            keys.append(("identity", params["P"], params["I"]))
+    else:
+        keys.append(("account",))
+    wait = state.buckets.take(keys, faults.throttle_rate, faults.throttle_burst)
+    if wait > 0:
+        retry_after = max(1, math.ceil(wait)) if math.isfinite(wait) else 3600
+        raise ServiceException(
+            "TooManyRequestsException", "Rate exceeded", headers={"Retry-After": str(retry_after)}
+        )
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    request_id = str(uuid.uuid4())
+    try:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise invalid_parameter(
+                f"The request body is larger than {MAX_BODY_BYTES} bytes"
+            ) from None
+        injected = await _injected(request, state.faults)
+        if injected is not None:
+            raise injected
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        op, params = route(request.method, raw_path)
+        principal = await asyncio.to_thread(
+            auth.verify,
+            method=request.method,
+            raw_path=raw_path,
+            raw_query=raw_query,
+            headers=list(request.headers.items()),
+            body=body,
+            lookup=state.lookup,
+            region=state.region,
+            now=datetime.now(timezone.utc),
+        )
+        _check_access(op, principal, params)
+        _throttle(state, op, params)
+        _check_path(params)
+        call = Call(
+            state=state,
+            principal=principal,
+            params=params,
+            query=parse_query(raw_query),
+            body=body,
+            headers=request.headers,
+        )
+        result = await op.handler(call)
+        logger.debug("%s %s -> 200", request_id, op.name)
+        return _json_response(200, result, {"x-amzn-RequestId": request_id})
+    except ServiceException as exc:
+        logger.debug("%s -> %s %s", request_id, exc.status, exc.code)
+        return error_response(exc, request_id)
+    except _Dropped:
+        _drop(request)
+        return web.Response(status=500)
+    except Exception:
+        logger.exception("%s: unexpected error", request_id)
+        return error_response(
+            ServiceException("InternalErrorException", "An internal error occurred"), request_id
+        )
+
+
+def create_app(
+    *,
+    state: ServiceState | None = None,
+    db_path: str | None = None,
+    region: str = DEFAULT_REGION,
+    access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+    secret_access_key: str = DEFAULT_SECRET_ACCESS_KEY,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    strict: bool = False,
+    faults: Faults | None = None,
+    sync_session_ttl: float = 900.0,
+    bulk_publish_delay: float = 0.0,
+    lambdas: dict[str, SyncTriggerHook] | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> web.Application:
+    """The local Cognito Sync service as an ``aiohttp`` application.
+
+    Pass a ready ``state`` (as :class:`LocalCognitoSync` does) or let this open
+    the storage at ``db_path`` (``None`` = in memory); storage opened here is
+    closed on the application's cleanup.
+    """
+    app = web.Application(client_max_size=max_body_bytes)
+    if state is None:
+        storage = Storage(db_path)
+        state = ServiceState(
+            storage=storage,
+            region=region,
+            account_id=account_id,
+            developer_keys={access_key_id: secret_access_key},
+            strict=strict,
+            faults=faults or Faults(),
+            sync_session_ttl=sync_session_ttl,
+            bulk_publish_delay=bulk_publish_delay,
+            lambdas=dict(lambdas or {}),
+        )
+
+        async def _close(_: web.Application) -> None:
+            storage.close()
+
+        app.on_cleanup.append(_close)
+    app[STATE_KEY] = state
+    app.router.add_route("*", "/{tail:.*}", _dispatch)
+    return app
