@@ -27,6 +27,7 @@ from ._credentials import Credentials, CredentialsProvider, as_provider
 from ._dataset import DatasetHandle
 from ._exceptions import (
     CognitoSyncError,
+    HTTPClientError,
     ResponseParseError,
     ServiceError,
     service_error,
@@ -199,6 +200,8 @@ class BaseClient:
         return text
 
     async def _call(self, op: Operation, values: dict[str, Any]) -> Any:
+        if any(v is REQUIRED for v in values.values()):  # left out: "missing", not a type error
+            values = {k: v for k, v in values.items() if v is not REQUIRED}
         validate(op, values)
         wire = build_request(op, values)
         url = self._base + wire.path + ("?" + wire.query if wire.query else "")
@@ -228,7 +231,17 @@ class BaseClient:
         limiter = self.rate_limiter
         if limiter is not None:
             await limiter.acquire()
-        resp, elapsed = await self._sign_and_send(op, wire, url, creds)
+        start = time.perf_counter()
+        try:
+            resp, elapsed = await self._sign_and_send(op, wire, url, creds)
+        except HTTPClientError as exc:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s status=- attempt=%d duration=%.1fms error=%s",
+                    op.name, attempt, (time.perf_counter() - start) * 1000,
+                    type(exc).__name__,
+                )
+            raise
         if limiter is not None:
             limiter.on_response(resp.status == 429)
         if resp.status >= 300:
@@ -247,7 +260,9 @@ class BaseClient:
         try:
             data = json.loads(body) if body else {}
             return parse(op.output, data)
-        except (ValueError, TypeError, AttributeError, OverflowError, OSError) as exc:
+        except (
+            ValueError, TypeError, AttributeError, OverflowError, OSError, RecursionError
+        ) as exc:
             raise ResponseParseError(
                 f"{op.name}: unreadable answer (HTTP {resp.status}, "
                 f"request id {resp.headers.get('x-amzn-RequestId')}): {exc}"
@@ -302,7 +317,7 @@ class BaseClient:
             return False
         try:
             server = parsedate_to_datetime(date)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return False
         if server.tzinfo is None:
             server = server.replace(tzinfo=timezone.utc)
@@ -326,21 +341,24 @@ class BaseClient:
         else:
             data: Any = None
             try:
-                data = json.loads(body) if stripped else {}
-            except ValueError:
+                # decoded first and only an empty body is {}, as botocore reads it
+                data = json.loads(body.decode("utf-8", "replace")) if body else {}
+            except (ValueError, RecursionError):  # deeply nested JSON
                 message = body.decode("utf-8", "replace")
             if isinstance(data, dict):
                 raw_message = data.get("message", data.get("Message", ""))
+                if raw_message is None:
+                    raw_message = ""
                 message = raw_message if isinstance(raw_message, str) else str(raw_message)
-                type_ = data.get("__type")
-                if isinstance(type_, str) and type_:
-                    code = type_
+                type_ = data.get("__type", code)  # present, even "" or null, it is the code
+                if type_ is None or isinstance(type_, str):
+                    code = type_ or ""
             header_code = resp.headers.get("x-amzn-ErrorType")
-            if header_code:
+            if header_code is not None:
                 code = header_code
-            elif isinstance(data, dict):
-                body_code = data.get("code", data.get("Code"))
-                if isinstance(body_code, str) and body_code:
+            elif isinstance(data, dict) and ("code" in data or "Code" in data):
+                body_code = data.get("code", data.get("Code", ""))
+                if isinstance(body_code, str):
                     code = body_code
             elif data is not None and not isinstance(data, dict):
                 message = body.decode("utf-8", "replace")

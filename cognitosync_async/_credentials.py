@@ -110,7 +110,7 @@ def _read_ini(path: str) -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser()
     try:
         parser.read(os.path.expanduser(path), encoding="utf-8")
-    except configparser.Error:
+    except (configparser.Error, UnicodeDecodeError, OSError):
         log.debug("could not parse %s; ignoring it", path)
     return parser
 

@@ -6,18 +6,42 @@ re-implements: list the records to learn their sync counts and a sync
 session token, patch what changed, and on ``ResourceConflictException``
 read again and re-apply according to a conflict policy, a bounded number
 of rounds.
+
+The sharp edges (SERVICE.md sections 3, 7 and 8) and how they are met:
+
+* tombstones (a removed key keeps a record with no value and a count):
+  ``get`` leaves them out, ``pull`` reports them as ``removed``, ``put``
+  patches them with their own count;
+* ``None`` removes a key, ``""`` is a value: the two are never confused;
+* a value equal to the remote one is not written, and a conflict whose
+  remote value already equals the caller's is no conflict;
+* a dataset deleted (and perhaps re-created) after our read makes the write
+  conflict; the next round starts from what exists now;
+* one ``UpdateRecords`` call when the service's limits allow it; when a
+  change needs several (over 1,024 patches, or a body over
+  ``MAX_REQUEST_BYTES``), removals and shrinking values go first, so no
+  intermediate state is over a limit the final state respects, and a final
+  state over the 1 MB / 1,024 records limits is refused before anything is
+  written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from ._exceptions import ResourceConflictException
+from ._exceptions import (
+    LimitExceededException,
+    ParamValidationError,
+    ResourceConflictException,
+    ResponseParseError,
+)
 from ._models import (
     DeleteDatasetResponse,
     DescribeDatasetResponse,
@@ -37,8 +61,16 @@ ConflictResolver = Callable[
 ConflictPolicy = Literal["overwrite", "keep_remote"] | ConflictResolver
 
 #: Patches per UpdateRecords call. The service documents no limit per request;
-#: a dataset holds at most 1,024 records, so one request never needs more.
+#: a dataset holds at most 1,024 records, so a request rarely needs more.
 MAX_PATCHES_PER_REQUEST = 1024
+#: Request body size per UpdateRecords call (the JSON, as sent). The service
+#: documents none; 1 MB of data fits in one request unless heavily escaped.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+#: The service's dataset limits (SERVICE.md section 2).
+MAX_DATASET_BYTES = 1024 * 1024
+MAX_RECORDS_PER_DATASET = 1024
+#: The mobile SDKs refuse keys longer than this many UTF-8 bytes.
+PORTABLE_KEY_BYTES = 128
 
 
 class SyncConflictError(ResourceConflictException):
@@ -60,17 +92,28 @@ class SyncConflictError(ResourceConflictException):
 
 @attrs.define
 class PutResult:
-    """What ``put`` wrote: the records the service returned, and how it went."""
+    """What ``put`` wrote: the records the service returned, and how it went.
+
+    ``conflicts`` are the keys another writer changed while ``put`` ran
+    (each resolved by the policy); ``calls`` counts requests (pages included).
+    """
 
     records: list[Record]
     dataset_sync_count: int | None
     rounds: int
     calls: int
+    conflicts: list[str] = attrs.field(factory=list)
 
 
 @attrs.define
 class PullResult:
-    """Changes since a sync count, for mirroring a dataset incrementally."""
+    """Changes after sync count ``since``, for mirroring a dataset incrementally.
+
+    Apply ``removed`` and ``changed`` to the mirror and keep
+    ``dataset_sync_count`` for the next pull. When ``reset`` is true the
+    dataset was deleted after ``since`` (and maybe re-created): drop the
+    mirror first, then apply ``changed``.
+    """
 
     changed: dict[str, str]
     removed: list[str]
@@ -79,6 +122,14 @@ class PullResult:
     dataset_deleted_after_requested_sync_count: bool | None
     merged_dataset_names: list[str]
     records: list[Record]
+    since: int = 0
+
+    @property
+    def reset(self) -> bool:
+        """The mirror must be dropped: the dataset was deleted after ``since``."""
+        return bool(self.dataset_deleted_after_requested_sync_count) or (
+            self.since != 0 and self.dataset_exists is False
+        )
 
 
 @attrs.define
@@ -86,6 +137,94 @@ class _Snapshot:
     records: dict[str, Record]
     token: str
     sync_count: int | None
+    pages: int
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _patch_bytes(patch: RecordPatch) -> int:
+    """Approximately the bytes a patch takes in the JSON body."""
+    body = {"Op": patch.op, "Key": patch.key, "SyncCount": patch.sync_count, "Value": patch.value}
+    return len(json.dumps(body)) + 2
+
+
+def _order(patches: list[RecordPatch], remote: Mapping[str, Record]) -> list[RecordPatch]:
+    """Removals, then values that shrink or keep their size, then values that grow."""
+
+    def growth(p: RecordPatch) -> tuple[int, int]:
+        if p.op == "remove":
+            return (0, 0)
+        old = remote.get(p.key)
+        before = _utf8(p.key) + _utf8(old.value) if old and old.value is not None else 0
+        delta = _utf8(p.key) + _utf8(p.value or "") - before
+        return (1 if delta <= 0 else 2, delta)
+
+    return sorted(patches, key=growth)
+
+
+def _batches(patches: list[RecordPatch]) -> list[list[RecordPatch]]:
+    out: list[list[RecordPatch]] = []
+    current: list[RecordPatch] = []
+    size = 0
+    for patch in patches:
+        n = _patch_bytes(patch)
+        if current and (
+            len(current) >= MAX_PATCHES_PER_REQUEST or size + n > MAX_REQUEST_BYTES
+        ):
+            out.append(current)
+            current, size = [], 0
+        current.append(patch)
+        size += n
+    if current:
+        out.append(current)
+    return out
+
+
+def _check_limits(remote: Mapping[str, Record], patches: list[RecordPatch]) -> None:
+    """Refuse, before writing, a change whose final state is over the dataset limits."""
+    live: dict[str, str | None] = {
+        k: r.value for k, r in remote.items() if r.value is not None
+    }
+    for p in patches:
+        if p.op == "remove":
+            live.pop(p.key, None)
+        else:
+            live[p.key] = p.value
+    size = sum(_utf8(k) + _utf8(v or "") for k, v in live.items())
+    problem = None
+    if len(live) > MAX_RECORDS_PER_DATASET:
+        problem = f"{len(live)} records; the limit is {MAX_RECORDS_PER_DATASET}"
+    elif size > MAX_DATASET_BYTES:
+        problem = f"{size} bytes; the limit is {MAX_DATASET_BYTES}"
+    if problem:
+        raise LimitExceededException(
+            f"Dataset would hold {problem} (refused before writing)",
+            code="LimitExceededException",
+            status_code=400,
+            operation="UpdateRecords",
+        )
+
+
+def _validate_values(values: Mapping[str, str | None]) -> dict[str, str | None]:
+    intent: dict[str, str | None] = {}
+    for key, value in values.items():
+        if not isinstance(key, str) or not key:
+            raise ParamValidationError("values", f"keys must be non-empty strings, got {key!r}")
+        if value is not None and not isinstance(value, str):
+            raise ParamValidationError(
+                "values", f"value of {key!r} must be a string or None, got {type(value).__name__}"
+            )
+        if _utf8(key) > PORTABLE_KEY_BYTES:
+            warnings.warn(
+                f"record key {key[:32]!r}... is over {PORTABLE_KEY_BYTES} UTF-8 bytes: "
+                "the AWS mobile SDKs refuse such keys",
+                UserWarning,
+                stacklevel=4,
+            )
+        intent[key] = value
+    return intent
 
 
 class DatasetHandle:
@@ -126,18 +265,16 @@ class DatasetHandle:
     async def _snapshot(self) -> _Snapshot:
         pager = self._records()
         records: dict[str, Record] = {}
-        async for record in pager:
-            if record.key is not None:
-                records[record.key] = record
+        pages = 0
+        async for page in pager.pages():
+            pages += 1
+            for record in page.records or []:
+                if record.key is not None:
+                    records[record.key] = record
         token = pager.sync_session_token
         if token is None:
-            raise ResourceConflictException(
-                "ListRecords returned no SyncSessionToken",
-                code="ResourceConflictException",
-                status_code=200,
-                operation="ListRecords",
-            )
-        return _Snapshot(records, token, pager.dataset_sync_count)
+            raise ResponseParseError("ListRecords returned no SyncSessionToken")
+        return _Snapshot(records, token, pager.dataset_sync_count, pages)
 
     async def get(self) -> dict[str, str]:
         """The live records (tombstones left out), read across all pages."""
@@ -152,7 +289,13 @@ class DatasetHandle:
         return out
 
     async def pull(self, since: int = 0) -> PullResult:
-        """What changed after sync count ``since`` (0: everything)."""
+        """What changed after sync count ``since`` (0: everything), across all pages.
+
+        Keep the result's ``dataset_sync_count`` and pass it as ``since`` next
+        time; check ``reset`` (the dataset was deleted after ``since``) and
+        ``merged_dataset_names`` (identities were linked: ``<name>.<identity>``
+        datasets wait to be merged by the application).
+        """
         pager = self._records(since)
         changed: dict[str, str] = {}
         removed: dict[str, None] = {}
@@ -177,9 +320,11 @@ class DatasetHandle:
             ),
             merged_dataset_names=list(pager.merged_dataset_names or []),
             records=records,
+            since=since,
         )
 
     async def describe(self) -> DescribeDatasetResponse:
+        """The dataset's metadata (``ResourceNotFoundException`` when it does not exist)."""
         return await self._client.describe_dataset(
             identity_pool_id=self.identity_pool_id,
             identity_id=self.identity_id,
@@ -187,6 +332,7 @@ class DatasetHandle:
         )
 
     async def delete(self) -> DeleteDatasetResponse:
+        """Delete the dataset (``ResourceNotFoundException`` when it does not exist)."""
         return await self._client.delete_dataset(
             identity_pool_id=self.identity_pool_id,
             identity_id=self.identity_id,
@@ -200,19 +346,30 @@ class DatasetHandle:
         on_conflict: ConflictPolicy = "overwrite",
         max_rounds: int | None = None,
     ) -> PutResult:
-        """Set keys to values and remove keys mapped to None.
+        """Set keys to values and remove keys mapped to None (``""`` is a value).
 
-        Unchanged keys are not written. On ``ResourceConflictException`` the
-        dataset is read again and the change re-applied per ``on_conflict``:
-        ``"overwrite"`` (the caller's values win), ``"keep_remote"`` (a key
-        changed remotely since it was read keeps the remote value), or a
-        resolver ``(key, local_value, remote_record) -> value | None``.
-        After ``max_rounds`` rounds, raises ``SyncConflictError``.
+        Reads the dataset (all pages) for fresh sync counts and a session
+        token, then writes only what differs, in as few ``UpdateRecords``
+        calls as the limits allow. On ``ResourceConflictException`` it reads
+        again; a key another writer changed since the previous read is a
+        conflict, settled by ``on_conflict``:
+
+        * ``"overwrite"`` (default): the caller's value wins;
+        * ``"keep_remote"``: the other writer's value stays, the key is dropped;
+        * a callable ``(key, local_value, remote_record) -> value | None``
+          (sync or async; ``remote_record`` is None when the key is gone, its
+          ``value`` None for a tombstone): its answer is written (None removes).
+
+        A key whose remote value already equals the caller's is no conflict.
+        After ``max_rounds`` rounds (the handle's, default 5) it raises
+        ``SyncConflictError`` with the ``keys`` still conflicting.
         """
         if on_conflict not in ("overwrite", "keep_remote") and not callable(on_conflict):
             raise ValueError("on_conflict must be 'overwrite', 'keep_remote' or a callable")
         rounds_allowed = max_rounds if max_rounds is not None else self.max_rounds
-        intent: dict[str, str | None] = dict(values)
+        if rounds_allowed < 1:
+            raise ValueError("max_rounds must be >= 1")
+        intent = _validate_values(values)
         async with self._lock:
             return await self._put(intent, on_conflict, rounds_allowed)
 
@@ -223,18 +380,19 @@ class DatasetHandle:
         seen: dict[str, int | None] = {}  # key -> sync count the intent was based on
         written: list[Record] = []
         last_error: ResourceConflictException | None = None
-        conflicted: set[str] = set()
+        conflicts: list[str] = []
+        snap: _Snapshot | None = None
         for round_no in range(1, rounds_allowed + 1):
             snap = await self._snapshot()
-            calls += 1
+            calls += snap.pages
             if round_no > 1:
-                intent, conflicted_now = await self._reconcile(intent, seen, snap, policy)
-                conflicted |= conflicted_now
+                intent, conflicting = await self._reconcile(intent, seen, snap, policy)
+                conflicts.extend(k for k in conflicting if k not in conflicts)
             patches: list[RecordPatch] = []
             for key, value in intent.items():
                 remote = snap.records.get(key)
                 count = remote.sync_count if remote and remote.sync_count is not None else 0
-                seen[key] = count if remote else None
+                seen[key] = remote.sync_count if remote else None
                 if value is None:
                     if remote is None or remote.value is None:
                         continue  # nothing to remove
@@ -243,9 +401,12 @@ class DatasetHandle:
                     if remote is not None and remote.value == value:
                         continue  # already so
                     patches.append(RecordPatch("replace", key, count, value))
+            batches = _batches(_order(patches, snap.records))
+            if len(batches) > 1:
+                _check_limits(snap.records, patches)
             try:
-                for start in range(0, len(patches), MAX_PATCHES_PER_REQUEST):
-                    batch = patches[start : start + MAX_PATCHES_PER_REQUEST]
+                for batch in batches:
+                    calls += 1
                     resp = await self._client.update_records(
                         identity_pool_id=self.identity_pool_id,
                         identity_id=self.identity_id,
@@ -254,23 +415,31 @@ class DatasetHandle:
                         sync_session_token=snap.token,
                         device_id=self.device_id,
                     )
-                    calls += 1
-                    written.extend(resp.records or [])
                     for rec in resp.records or []:
+                        written.append(rec)
                         if rec.key is not None:
                             intent.pop(rec.key, None)
                 sync_count = max(
                     (r.sync_count for r in written if r.sync_count is not None),
                     default=snap.sync_count,
                 )
-                return PutResult(written, sync_count, round_no, calls)
+                return PutResult(written, sync_count, round_no, calls, conflicts)
             except ResourceConflictException as exc:
-                calls += 1
                 last_error = exc
-                conflicted |= {p.key for p in patches}
-        assert last_error is not None
-        raise SyncConflictError(sorted(conflicted & set(intent)) or sorted(conflicted),
-                                last_error, rounds_allowed)
+        assert last_error is not None and snap is not None
+        # Which keys still conflict: those changed since the last read (one more read).
+        keys: list[str] = []
+        try:
+            final = await self._snapshot()
+            keys = sorted(
+                k
+                for k, local in intent.items()
+                if (final.records[k].sync_count if k in final.records else None) != seen.get(k)
+                and (final.records[k].value if k in final.records else None) != local
+            )
+        except ResourceConflictException:  # pragma: no cover - a read never conflicts
+            pass
+        raise SyncConflictError(keys or sorted(intent), last_error, rounds_allowed)
 
     async def _reconcile(
         self,
@@ -278,17 +447,18 @@ class DatasetHandle:
         seen: Mapping[str, int | None],
         snap: _Snapshot,
         policy: ConflictPolicy,
-    ) -> tuple[dict[str, str | None], set[str]]:
+    ) -> tuple[dict[str, str | None], list[str]]:
         """Re-apply the intent to a fresh snapshot; returns (new intent, conflicting keys)."""
         out: dict[str, str | None] = {}
-        conflicting: set[str] = set()
+        conflicting: list[str] = []
         for key, local in intent.items():
             remote = snap.records.get(key)
             now = remote.sync_count if remote else None
-            if now == seen.get(key):
-                out[key] = local
+            remote_value = remote.value if remote else None
+            if now == seen.get(key) or remote_value == local:
+                out[key] = local  # untouched, or already what we want: no conflict
                 continue
-            conflicting.add(key)
+            conflicting.append(key)
             if policy == "overwrite":
                 out[key] = local
             elif policy == "keep_remote":
@@ -298,5 +468,10 @@ class DatasetHandle:
                 result: Any = policy(key, local, remote)
                 if inspect.isawaitable(result):
                     result = await result
+                if result is not None and not isinstance(result, str):
+                    raise TypeError(
+                        f"on_conflict resolver returned {type(result).__name__} for {key!r}; "
+                        "expected str or None"
+                    )
                 out[key] = result
         return out, conflicting

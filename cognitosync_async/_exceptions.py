@@ -9,7 +9,8 @@
     │   ├── ConnectTimeoutError / ReadTimeoutError
     │   └── ResponseParseError                    an answer that is not what the service sends
     └── ServiceError                              the service answered with an error
-        ├── AlreadyStreamedException ... TooManyRequestsException (one per modelled code)
+        ├── AlreadyStreamedException ... TooManyRequestsException (one per modelled code
+        │   of Cognito Sync and of Cognito Identity)
         └── (an unknown code is a plain ServiceError)
 
 Foreign exceptions (aiohttp, json, OS errors) are translated at one boundary,
@@ -101,6 +102,14 @@ class ConcurrentModificationException(ServiceError):
     pass
 
 
+class DeveloperUserAlreadyRegisteredException(ServiceError):
+    """Cognito Identity: the developer user is already linked to another identity."""
+
+
+class ExternalServiceException(ServiceError):
+    """Cognito Identity: a login provider (Facebook, Google, ...) failed."""
+
+
 class DuplicateRequestException(ServiceError):
     pass
 
@@ -111,6 +120,10 @@ class InternalErrorException(ServiceError):
 
 class InvalidConfigurationException(ServiceError):
     pass
+
+
+class InvalidIdentityPoolConfigurationException(ServiceError):
+    """Cognito Identity: the pool's roles cannot be assumed (e.g. a bad trust policy)."""
 
 
 class InvalidLambdaFunctionOutputException(ServiceError):
@@ -150,9 +163,12 @@ ERROR_CLASSES: dict[str, type[ServiceError]] = {
     for cls in (
         AlreadyStreamedException,
         ConcurrentModificationException,
+        DeveloperUserAlreadyRegisteredException,
         DuplicateRequestException,
+        ExternalServiceException,
         InternalErrorException,
         InvalidConfigurationException,
+        InvalidIdentityPoolConfigurationException,
         InvalidLambdaFunctionOutputException,
         InvalidParameterException,
         LambdaThrottledException,

@@ -39,10 +39,10 @@ class RecordPatch:
     key: str = attrs.field(validator=val.RECORD_KEY)
     sync_count: int = attrs.field(validator=val.LONG)
     value: str | None = attrs.field(
-        default=None, validator=attrs.validators.optional(val.RECORD_VALUE)
+        default=None, validator=val.optional(val.RECORD_VALUE)
     )
     device_last_modified_date: datetime | None = attrs.field(
-        default=None, validator=attrs.validators.optional(val.timestamp())
+        default=None, validator=val.optional(val.timestamp())
     )
 
     def to_wire(self) -> dict[str, Any]:
@@ -60,9 +60,9 @@ class PushSync:
     """Push synchronization settings of an identity pool."""
 
     application_arns: list[str] | None = _wire(
-        "ApplicationArns", validator=attrs.validators.optional(val.APPLICATION_ARNS)
+        "ApplicationArns", validator=val.optional(val.APPLICATION_ARNS)
     )
-    role_arn: str | None = _wire("RoleArn", validator=attrs.validators.optional(val.ROLE_ARN))
+    role_arn: str | None = _wire("RoleArn", validator=val.optional(val.ROLE_ARN))
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -78,11 +78,11 @@ class CognitoStreams:
     """Kinesis stream settings of an identity pool."""
 
     stream_name: str | None = _wire(
-        "StreamName", validator=attrs.validators.optional(val.STREAM_NAME)
+        "StreamName", validator=val.optional(val.STREAM_NAME)
     )
-    role_arn: str | None = _wire("RoleArn", validator=attrs.validators.optional(val.ROLE_ARN))
+    role_arn: str | None = _wire("RoleArn", validator=val.optional(val.ROLE_ARN))
     streaming_status: str | None = _wire(
-        "StreamingStatus", validator=attrs.validators.optional(val.STREAMING_STATUS)
+        "StreamingStatus", validator=val.optional(val.STREAMING_STATUS)
     )
 
     def to_wire(self) -> dict[str, Any]:
@@ -96,11 +96,18 @@ class CognitoStreams:
         return out
 
 
-def epoch_seconds(value: datetime) -> int:
-    """Integer epoch seconds, as botocore sends a timestamp (naive means UTC)."""
+def epoch_seconds(value: datetime) -> int | float:
+    """Epoch seconds, as botocore sends a timestamp (naive means UTC).
+
+    An integer, or with microseconds a float rounded once, as botocore's
+    default timestamp precision does.
+    """
     if value.tzinfo is not None:
         value = value.astimezone(_UTC)
-    return calendar.timegm(value.timetuple())
+    seconds = calendar.timegm(value.timetuple())
+    if value.microsecond:
+        return (seconds * 10**6 + value.microsecond) / 10**6
+    return seconds
 
 
 # --------------------------------------------------------------------------
@@ -303,14 +310,31 @@ def parse_record(d: dict[str, Any]) -> Record:
     g = d.get
     lmd = g("LastModifiedDate")
     dlmd = g("DeviceLastModifiedDate")
+    # JSON numbers with a fraction (the service's timestamps) go straight to the
+    # datetime, anything else through parse_timestamp. The records written by
+    # one sync share their LastModifiedDate (the server's write time), so the
+    # last few of those conversions are remembered.
+    if type(lmd) is float:
+        last = _WRITE_TIMES.get(lmd)
+        if last is None:
+            last = _from_epoch(lmd, _UTC)
+            if len(_WRITE_TIMES) >= 64:
+                _WRITE_TIMES.clear()
+            _WRITE_TIMES[lmd] = last
+    else:
+        last = parse_timestamp(lmd)
     return Record(
         g("Key"),
         g("Value"),
         g("SyncCount"),
-        None if lmd is None else parse_timestamp(lmd),
+        last,
         g("LastModifiedBy"),
-        None if dlmd is None else parse_timestamp(dlmd),
+        _from_epoch(dlmd, _UTC) if type(dlmd) is float else parse_timestamp(dlmd),
     )
+
+
+_from_epoch = datetime.fromtimestamp
+_WRITE_TIMES: dict[float, datetime] = {}
 
 
 def _records(value: Any) -> Any:
@@ -360,7 +384,7 @@ def parse(cls: type[T], data: Any) -> T:
     args = []
     for wire, conv in _plan(cls):
         value = g(wire)
-        args.append(None if value is None else conv(value))
+        args.append(value if value is None or conv is _identity else conv(value))
     if cls in _UNVALIDATED:
         inst = object.__new__(cls)
         for field, value in zip(attrs.fields(cls), args, strict=True):  # type: ignore[arg-type]

@@ -84,6 +84,9 @@ class Paginator(Generic[P, T]):
         self._page_len = 0
         self._consumed = 0
         self._service_next: str | None = starting_token
+        # What ``_next_page`` fetches next: (service token, items to skip), None when done.
+        self._pending: tuple[str | None, int] | None = None
+        self._remaining = max_items
 
     @property
     def next_token(self) -> str | None:
@@ -94,51 +97,100 @@ class Paginator(Generic[P, T]):
             return encode_resume_token(self._page_token, self._consumed)
         return self._service_next
 
-    async def pages(self) -> AsyncIterator[P]:
+    def pages(self) -> AsyncIterator[P]:
         """Whole pages; with ``max_items`` the last page is trimmed to it."""
-        async for page, _, last in self._walk():
-            self._consumed = last
-            yield page
+        return _Pages(self)
 
     def __aiter__(self) -> AsyncIterator[T]:
-        return self._items()
+        return _Items(self)
 
-    async def _items(self) -> AsyncIterator[T]:
-        async for page, first, _ in self._walk():
-            for i, item in enumerate(getattr(page, self._items_attr) or (), first + 1):
-                self._consumed = i
-                yield item
+    # Iteration is driven by small iterator objects, not async generators: an
+    # async generator abandoned by an early ``break`` is closed later by a task
+    # the event loop schedules, so something would still run after the break.
 
-    async def _walk(self) -> AsyncIterator[tuple[P, int, int]]:
-        """Each page with its items trimmed to what is to be yielded, and the
-        index range (start, end) of those items in the service's page."""
+    def _claim(self) -> None:
         if self._started:
             raise RuntimeError("a paginator can be iterated once; make a new one")
         self._started = True
-        token, skip = (None, 0)
+        self._pending = (None, 0)
         if self._starting_token is not None:
-            token, skip = decode_starting_token(self._starting_token)
-        remaining = self._max_items
-        while True:
-            page = await self._fetch(
-                **self._kwargs, next_token=token, max_results=self._page_size
-            )
-            items = getattr(page, self._items_attr) or []
-            self.last_page = page
-            self._page_token = token
-            self._page_len = len(items)
-            self._consumed = skip
-            self._service_next = getattr(page, "next_token", None)
-            end = len(items)
-            if remaining is not None:
-                end = min(end, skip + remaining)
-                remaining -= max(0, end - skip)
-            if skip or end < len(items):
-                setattr(page, self._items_attr, items[skip:end])
-            yield page, skip, end
-            if not self._service_next or remaining == 0:
-                return
-            token, skip = self._service_next, 0
+            self._pending = decode_starting_token(self._starting_token)
+        self._remaining = self._max_items
+
+    async def _next_page(self) -> tuple[P, int, int] | None:
+        """The next page with its items trimmed to what is to be yielded, and the
+        index range (start, end) of those items in the service's page; None when done."""
+        if self._pending is None:
+            return None
+        token, skip = self._pending
+        self._pending = None  # a failed fetch ends the iteration
+        page = await self._fetch(**self._kwargs, next_token=token, max_results=self._page_size)
+        items = getattr(page, self._items_attr) or []
+        self.last_page = page
+        self._page_token = token
+        self._page_len = len(items)
+        self._consumed = skip
+        self._service_next = getattr(page, "next_token", None)
+        end = len(items)
+        if self._remaining is not None:
+            end = min(end, skip + self._remaining)
+            self._remaining -= max(0, end - skip)
+        if skip or end < len(items):
+            setattr(page, self._items_attr, items[skip:end])
+        if self._service_next and self._remaining != 0:
+            self._pending = (self._service_next, 0)
+        return page, skip, end
+
+
+class _Pages(Generic[P]):
+    def __init__(self, paginator: Paginator[P, Any]) -> None:
+        self._paginator = paginator
+        self._claimed = False
+
+    def __aiter__(self) -> _Pages[P]:
+        return self
+
+    async def __anext__(self) -> P:
+        pg = self._paginator
+        if not self._claimed:
+            pg._claim()
+            self._claimed = True
+        step = await pg._next_page()
+        if step is None:
+            raise StopAsyncIteration
+        page, _, last = step
+        pg._consumed = last
+        return page
+
+
+class _Items(Generic[T]):
+    def __init__(self, paginator: Paginator[Any, T]) -> None:
+        self._paginator = paginator
+        self._claimed = False
+        self._items: list[T] = []
+        self._pos = 0
+        self._first = 0
+
+    def __aiter__(self) -> _Items[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        pg = self._paginator
+        if not self._claimed:
+            pg._claim()
+            self._claimed = True
+        while self._pos >= len(self._items):
+            step = await pg._next_page()
+            if step is None:
+                self._items = []
+                raise StopAsyncIteration
+            page, self._first, _ = step
+            self._items = list(getattr(page, pg._items_attr) or ())
+            self._pos = 0
+        item = self._items[self._pos]
+        self._pos += 1
+        pg._consumed = self._first + self._pos
+        return item
 
 
 class DatasetPaginator(Paginator[ListDatasetsResponse, Dataset]):

@@ -65,16 +65,16 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
         except ValueError:
             ms = -1
         if ms >= 0:
-            return ms / 1000.0
+            return min(ms, 10**12) / 1000.0  # a huge int would overflow a float
     value = headers.get("Retry-After")
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is True, float("²") fails
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)

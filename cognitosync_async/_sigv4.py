@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import posixpath
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
@@ -54,7 +55,13 @@ def canonical_uri(path: str, *, normalize: bool = True) -> str:
         if path.endswith("/") and normalized != "/":
             normalized += "/"
         path = normalized
+    if _ENCODED_PATH.fullmatch(path):
+        # already-encoded bytes only: quote() would change nothing but "%"
+        return path.replace("%", "%25")
     return quote(path, safe="/~")
+
+
+_ENCODED_PATH = re.compile(r"[A-Za-z0-9._~/%-]*")
 
 
 def canonical_query(query: str) -> str:

@@ -7,6 +7,7 @@ on first use. aiohttp's exceptions become the SDK's here, and nowhere else.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Mapping
 
 import aiohttp
@@ -28,6 +29,9 @@ class HTTPResponse:
     reason: str
     headers: Mapping[str, str]  # case-insensitive
     body: bytes
+
+
+_IDENTITY_ENCODING = {"Accept-Encoding": "identity"}
 
 
 class Transport:
@@ -59,6 +63,8 @@ class Transport:
     def _check(self) -> None:
         if self._closed:
             raise ClientStateError("this client is closed; create a new one")
+        if self._session is not None and self._session.closed:  # else aiohttp's RuntimeError
+            raise ClientStateError("the aiohttp session passed as session= is closed")
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._open(loop)
@@ -78,7 +84,11 @@ class Transport:
                 connector=connector,
                 timeout=self._timeout,
                 auto_decompress=False,
-                skip_auto_headers=("Content-Type",),
+                # as boto3 (http.client) asks: the body is read undecoded, so it
+                # must not be gzip'd (aiohttp would otherwise offer gzip, deflate)
+                headers={"Accept-Encoding": "identity"},
+                skip_auto_headers=("Content-Type", "Accept"),
+                cookie_jar=aiohttp.DummyCookieJar(),  # AWS APIs set no cookies
             )
         self._loop = loop
 
@@ -102,8 +112,10 @@ class Transport:
             async with self._session.request(
                 method,
                 URL(url, encoded=True),
-                headers=headers,
-                data=body or None,
+                # the SDK's own session asks for identity encoding; a caller's may not
+                headers=headers if self._owns_session else {**_IDENTITY_ENCODING, **headers},
+                # over 1 MiB, raw bytes make aiohttp warn (ResourceWarning): stream them
+                data=(body or None) if len(body) <= 2**20 else io.BytesIO(body),
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as resp:

@@ -61,6 +61,18 @@ def _no_dot_segment(inst: Any, attribute: Any, value: Any) -> None:
         )
 
 
+def _with_fast_path(ok: Callable[[Any], bool], slow: Validator) -> Validator:
+    """A valid value passes ``ok`` alone; any other goes through the attrs
+    validators, which decide and word the error. (Validators run for every
+    field of every ``RecordPatch``: this keeps valid input cheap.)"""
+
+    def check(inst: Any, attribute: Any, value: Any) -> None:
+        if not ok(value):
+            slow(inst, attribute, value)
+
+    return check
+
+
 def string(
     *, min_len: int | None = None, max_len: int | None = None, pattern: str | None = None,
     path: bool = False,
@@ -70,22 +82,50 @@ def string(
         parts.append(v.min_len(min_len))
     if max_len is not None:
         parts.append(v.max_len(max_len))
-    if pattern is not None:
-        parts.append(v.matches_re(re.compile(pattern), func=re.fullmatch))
+    # the model's patterns are Java regexes: \w and \d are ASCII there
+    regex = re.compile(pattern, re.ASCII) if pattern is not None else None
+    if regex is not None:
+        parts.append(v.matches_re(regex, func=re.fullmatch))
     if path:
         parts.append(_no_dot_segment)
-    return rule(*parts)
+    low = min_len or 0
+    high = max_len if max_len is not None else float("inf")
+    fullmatch = regex.fullmatch if regex is not None else None
+
+    def ok(value: Any) -> bool:
+        return (
+            type(value) is str
+            and low <= len(value) <= high
+            and (fullmatch is None or fullmatch(value) is not None)
+            and not (path and value in (".", ".."))
+        )
+
+    return _with_fast_path(ok, rule(*parts))
 
 
 def integer(*, minimum: int | None = None) -> Validator:
     parts: list[Validator] = [v.instance_of(int), _not_bool]
     if minimum is not None:
         parts.append(v.ge(minimum))
-    return rule(*parts)
+    low = minimum if minimum is not None else float("-inf")
+    return _with_fast_path(lambda x: type(x) is int and x >= low, rule(*parts))
+
+
+def optional(check: Validator) -> Validator:
+    """``None``, or what ``check`` accepts."""
+
+    def optional_check(inst: Any, attribute: Any, value: Any) -> None:
+        if value is not None:
+            check(inst, attribute, value)
+
+    return optional_check
 
 
 def one_of(*values: str) -> Validator:
-    return rule(v.instance_of(str), v.in_(values))
+    allowed = frozenset(values)
+    return _with_fast_path(
+        lambda x: type(x) is str and x in allowed, rule(v.instance_of(str), v.in_(values))
+    )
 
 
 def boolean() -> Validator:
@@ -93,7 +133,7 @@ def boolean() -> Validator:
 
 
 def timestamp() -> Validator:
-    return rule(v.instance_of(datetime))
+    return _with_fast_path(lambda x: isinstance(x, datetime), rule(v.instance_of(datetime)))
 
 
 def list_of(member: Validator) -> Validator:
@@ -129,13 +169,15 @@ DEVICE_ID = string(min_len=1, max_len=256, path=True)
 RECORD_KEY = string(min_len=1, max_len=1024)
 RECORD_VALUE = string(max_len=1_048_575)
 ANY_STRING = string()
+# A header value cannot carry control characters (HTTP refuses them: header injection).
+HEADER_VALUE = string(pattern=r"[^\x00-\x08\x0a-\x1f\x7f]*")
 LONG = integer()
 INTEGER = integer()
 STREAM_NAME = string(min_len=1, max_len=128)
 ROLE_ARN = string(min_len=20, max_len=2048, pattern=r"arn:aws:iam::\d+:role/.*")
 APPLICATION_ARN_PATTERN = r"arn:aws:sns:[-0-9a-z]+:\d+:app/[A-Z_]+/[a-zA-Z0-9_.-]+"
 APPLICATION_ARNS = list_of(
-    v.and_(v.instance_of(str), v.matches_re(APPLICATION_ARN_PATTERN, func=re.fullmatch))
+    v.and_(v.instance_of(str), v.matches_re(APPLICATION_ARN_PATTERN, re.ASCII, func=re.fullmatch))
 )
 PLATFORM = one_of("APNS", "APNS_SANDBOX", "GCM", "ADM")
 OPERATION = one_of("replace", "remove")

@@ -92,6 +92,7 @@ class LocalCognitoSync:
         bulk_publish_delay: float = 0.0,
         lambdas: dict[str, SyncTriggerHook] | None = None,
         lambda_timeout: float = 5.0,
+        identity_credentials_ttl: float = DEFAULT_CREDENTIALS_TTL,
     ) -> None:
         self.host = host
         self.port = port
@@ -108,6 +109,7 @@ class LocalCognitoSync:
             bulk_publish_delay=bulk_publish_delay,
             lambdas=dict(lambdas or {}),
             lambda_timeout=lambda_timeout,
+            identity_credentials_ttl=identity_credentials_ttl,
         )
         self.credentials = Credentials(access_key_id, secret_access_key)
         self._runner: web.AppRunner | None = None
@@ -142,6 +144,15 @@ class LocalCognitoSync:
     def lambdas(self) -> dict[str, SyncTriggerHook]:
         """SyncTrigger hooks by Lambda ARN (the ARN set with SetCognitoEvents)."""
         return self._state.lambdas
+
+    @property
+    def identity_credentials_ttl(self) -> float:
+        """Seconds that credentials from Cognito Identity's GetCredentialsForIdentity last."""
+        return self._state.identity_credentials_ttl
+
+    @identity_credentials_ttl.setter
+    def identity_credentials_ttl(self, value: float) -> None:
+        self._state.identity_credentials_ttl = value
 
     @property
     def storage(self) -> Storage:

@@ -28,7 +28,7 @@ from urllib.parse import unquote
 import attrs
 from aiohttp import web
 
-from . import auth
+from . import auth, identity
 from ._errors import (
     ERROR_TYPE_SUFFIX,
     STATUS_BY_CODE,
@@ -72,6 +72,8 @@ class ServiceState:
     lambdas: dict[str, SyncTriggerHook] = attrs.field(factory=dict)
     lambda_timeout: float = 5.0
     buckets: TokenBuckets = attrs.field(factory=TokenBuckets)
+    #: Lifetime in seconds of the credentials Cognito Identity's GetCredentialsForIdentity mints.
+    identity_credentials_ttl: float = 3600.0
 
     def lookup(self, access_key_id: str) -> auth.KeyRecord | None:
         secret = self.developer_keys.get(access_key_id)
@@ -798,6 +800,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
             raise invalid_parameter(
                 f"The request body is larger than {MAX_BODY_BYTES} bytes"
             ) from None
+        if identity.is_identity_request(request):  # Cognito Identity (AWS JSON 1.1)
+            return await identity.handle(request, state, body, request_id)
         injected = await _injected(request, state.faults)
         if injected is not None:
             raise injected

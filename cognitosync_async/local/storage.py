@@ -123,6 +123,21 @@ CREATE TABLE IF NOT EXISTS credentials (
     identity_id TEXT NOT NULL,
     expiration_ms INTEGER NOT NULL
 );
+-- Cognito Identity side (local/identity.py): logins linked to identities, and the
+-- OpenID tokens GetOpenIdTokenForDeveloperIdentity issued.
+CREATE TABLE IF NOT EXISTS identity_logins (
+    pool_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    identity_id TEXT NOT NULL,
+    PRIMARY KEY (pool_id, provider, subject)
+);
+CREATE TABLE IF NOT EXISTS openid_tokens (
+    token TEXT PRIMARY KEY,
+    pool_id TEXT NOT NULL,
+    identity_id TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
 """
 
 

@@ -1,0 +1,506 @@
+"""Export identities' datasets to JSON Lines and import them back, resumably.
+
+The export writes one JSON object per dataset per line::
+
+    {"identity_pool_id": "...", "identity_id": "...", "dataset_name": "...",
+     "dataset_sync_count": 3, "creation_date": "...", "last_modified_date": "...",
+     "last_modified_by": "...", "records": [{"key": "k", "value": "v",
+     "sync_count": 3, "last_modified_date": "...", "last_modified_by": "...",
+     "device_last_modified_date": null}, ...]}
+
+Records include tombstones (``"value": null``), so an import re-applies
+removals too. Timestamps are ISO 8601 UTC.
+
+Exactly-once across interruptions: an identity's datasets are written as
+one block, flushed and fsynced, and only then is a checkpoint line
+``{"identity_id": ..., "datasets": n, "offset": <output size>}`` appended
+(and fsynced). A resumed export truncates the output to the last
+checkpointed offset (dropping any block or partial line written after it,
+even after SIGKILL) and skips checkpointed identities. The import
+checkpoints the input line numbers it has applied; re-applying a line is
+harmless anyway (equal values are not written).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+
+import attrs
+
+from ._dataset import ConflictPolicy, SyncConflictError
+from ._exceptions import ResourceConflictException
+from ._fanout import fan_out
+from ._models import Dataset, Record
+
+if TYPE_CHECKING:
+    from ._client import CognitoSyncClient
+    from ._credentials import Credentials, CredentialsProvider
+
+CHECKPOINT_KIND = "cognitosync-async-checkpoint"
+
+
+class CheckpointMismatch(ValueError):
+    """The checkpoint file belongs to another job."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def record_json(record: Record) -> dict[str, Any]:
+    return {
+        "key": record.key,
+        "value": record.value,
+        "sync_count": record.sync_count,
+        "last_modified_date": _iso(record.last_modified_date),
+        "last_modified_by": record.last_modified_by,
+        "device_last_modified_date": _iso(record.device_last_modified_date),
+    }
+
+
+def dataset_json(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "dataset_name": dataset.dataset_name,
+        "creation_date": _iso(dataset.creation_date),
+        "last_modified_date": _iso(dataset.last_modified_date),
+        "last_modified_by": dataset.last_modified_by,
+        "data_storage": dataset.data_storage,
+        "num_records": dataset.num_records,
+    }
+
+
+# ---------------------------------------------------------------------- checkpoint
+
+
+class Checkpoint:
+    """An append-only JSON Lines file: a header naming the job, then one line per unit done."""
+
+    def __init__(self, path: str, header: dict[str, Any]) -> None:
+        self.path = path
+        self.header = {"kind": CHECKPOINT_KIND, **header}
+        self._file: IO[str] | None = None
+
+    def open(self) -> list[dict[str, Any]]:
+        """Open for appending; returns the entries of a previous run (empty when new).
+
+        A partial trailing line (the writer was killed mid-line) is cut off.
+        """
+        entries: list[dict[str, Any]] = []
+        if os.path.exists(self.path) and os.path.getsize(self.path) > 0:
+            with open(self.path, "rb") as f:
+                data = f.read()
+            complete = data[: data.rfind(b"\n") + 1]
+            lines = complete.decode("utf-8").splitlines()
+            if lines:
+                header = json.loads(lines[0])
+                if header != self.header:
+                    raise CheckpointMismatch(
+                        f"checkpoint {self.path} was written by another job: {lines[0]}"
+                    )
+                entries = [json.loads(line) for line in lines[1:] if line.strip()]
+            with open(self.path, "r+b") as f:
+                f.truncate(len(complete))
+            if not lines:
+                self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+                self._write(self.header)
+                return []
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            return entries
+        self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        self._write(self.header)
+        return entries
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        assert self._file is not None
+        self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def append(self, entry: dict[str, Any]) -> None:
+        self._write(entry)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+# ---------------------------------------------------------------------- progress
+
+
+class Progress:
+    """One status line on stderr, redrawn at most ten times a second (TTY only)."""
+
+    def __init__(self, label: str, total: int | None, enabled: bool) -> None:
+        self.label = label
+        self.total = total
+        self.enabled = enabled
+        self.done = 0
+        self.failed = 0
+        self.extra = ""
+        self._start = time.monotonic()
+        self._last = 0.0
+
+    def update(self, done: int, failed: int, extra: str = "", *, force: bool = False) -> None:
+        self.done, self.failed, self.extra = done, failed, extra
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.1:
+            return
+        self._last = now
+        rate = done / max(now - self._start, 1e-6)
+        if self.total:
+            width = 30
+            filled = int(width * min(done, self.total) / self.total)
+            bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}"
+        else:
+            bar = f"{done}"
+        fail = f", {failed} failed" if failed else ""
+        sys.stderr.write(f"\r{self.label} {bar} {extra}{fail} ({rate:.1f}/s)\x1b[K")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.update(self.done, self.failed, self.extra, force=True)
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# ---------------------------------------------------------------------- export
+
+
+@attrs.define
+class Summary:
+    """What an export or import did (printed at the end, ``--json`` as is)."""
+
+    command: str
+    done: int = 0  # identities exported / lines imported, this run
+    skipped: int = 0  # already in the checkpoint
+    failed: int = 0
+    conflicts: int = 0
+    datasets: int = 0
+    records: int = 0
+    elapsed: float = 0.0
+    output: str | None = None
+    errors: list[dict[str, str]] = attrs.field(factory=list)
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        data = attrs.asdict(self)
+        data["elapsed"] = round(self.elapsed, 3)
+        data["errors"] = self.errors[:100]
+        return data
+
+    def text(self) -> str:
+        unit = "identities" if self.command == "export" else "datasets"
+        rate = self.done / self.elapsed if self.elapsed > 0 else 0.0
+        lines = [
+            f"{self.command}: {self.done} {unit} done, {self.skipped} skipped (checkpoint), "
+            f"{self.failed} failed{f' ({self.conflicts} conflicts)' if self.conflicts else ''}",
+            f"  {self.datasets} datasets, {self.records} records in {self.elapsed:.1f}s "
+            f"({rate:.1f} {unit}/s)",
+        ]
+        if self.output:
+            lines.append(f"  output: {self.output}")
+        for err in self.errors[:10]:
+            lines.append(f"  failed {err['item']}: {err['error']}")
+        if len(self.errors) > 10:
+            lines.append(f"  ... and {len(self.errors) - 10} more")
+        if self.interrupted:
+            lines.append("  interrupted: run the same command again to resume")
+        return "\n".join(lines)
+
+
+async def export_identity(
+    client: CognitoSyncClient, identity_pool_id: str, identity_id: str
+) -> list[dict[str, Any]]:
+    """Every dataset of one identity, each with all its records (tombstones included)."""
+    out: list[dict[str, Any]] = []
+    async for dataset in client.iter_datasets(
+        identity_pool_id=identity_pool_id, identity_id=identity_id
+    ):
+        name = dataset.dataset_name
+        if name is None:
+            continue
+        pager = client.iter_records(
+            identity_pool_id=identity_pool_id, identity_id=identity_id, dataset_name=name
+        )
+        records = [record_json(r) async for r in pager]
+        if pager.dataset_exists is False:
+            continue  # deleted between the listing and the read
+        line: dict[str, Any] = {
+            "identity_pool_id": identity_pool_id,
+            "identity_id": identity_id,
+            **dataset_json(dataset),
+            "dataset_sync_count": pager.dataset_sync_count,
+            "merged_dataset_names": list(pager.merged_dataset_names or []),
+            "records": records,
+        }
+        out.append(line)
+    return out
+
+
+async def lines_of(stream: IO[str]) -> AsyncIterator[tuple[int, str]]:
+    """``(line number, line)`` read off the loop, one at a time (works for pipes)."""
+    number = 0
+    while True:
+        line = await asyncio.to_thread(stream.readline)
+        if not line:
+            return
+        number += 1
+        yield number, line
+
+
+async def identities_from(stream: IO[str]) -> AsyncIterator[str]:
+    """Identity ids, one a line; blank lines and ``#`` comments are skipped."""
+    async for _, line in lines_of(stream):
+        text = line.strip()
+        if text and not text.startswith("#"):
+            yield text
+
+
+async def identities_of_pool(
+    identity_pool_id: str,
+    *,
+    region: str,
+    credentials: Credentials | CredentialsProvider | None,
+    endpoint_url: str | None,
+) -> AsyncIterator[str]:
+    """Every identity of a pool, enumerated through Amazon Cognito Identity."""
+    from . import CognitoIdentityClient  # type: ignore[attr-defined,unused-ignore]
+
+    async with CognitoIdentityClient(
+        region, credentials=credentials, endpoint_url=endpoint_url
+    ) as ci:
+        async for ident in ci.iter_identities(identity_pool_id=identity_pool_id):
+            yield str(ident.identity_id)
+
+
+class _Output:
+    """The JSON Lines output: a file (truncated to the checkpoint on resume) or stdout."""
+
+    def __init__(self, path: str | None, *, durable: bool) -> None:
+        self.path = path
+        self.durable = durable  # fsync every block (when a checkpoint refers to it)
+        self._file: IO[bytes] | None = None
+
+    def open(self, resume_offset: int | None) -> None:
+        if self.path is None:
+            self._file = sys.stdout.buffer
+            return
+        if resume_offset is None:
+            self._file = open(self.path, "wb")  # noqa: SIM115
+            return
+        if not os.path.exists(self.path):
+            if resume_offset:
+                raise CheckpointMismatch(
+                    f"the checkpoint says {resume_offset} bytes were written to {self.path}, "
+                    "which does not exist"
+                )
+            self._file = open(self.path, "wb")  # noqa: SIM115
+            return
+        size = os.path.getsize(self.path)
+        if size < resume_offset:
+            raise CheckpointMismatch(
+                f"{self.path} is shorter ({size} bytes) than the checkpoint says "
+                f"({resume_offset} bytes)"
+            )
+        self._file = open(self.path, "r+b")  # noqa: SIM115
+        self._file.truncate(resume_offset)
+        self._file.seek(resume_offset)
+
+    def write_block(self, lines: list[dict[str, Any]]) -> int:
+        """Write and flush (and fsync when durable); returns the output size after it."""
+        assert self._file is not None
+        data = b"".join(
+            json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+            for line in lines
+        )
+        self._file.write(data)
+        self._file.flush()
+        if self.path is None:
+            return 0
+        if self.durable:
+            os.fsync(self._file.fileno())
+        return self._file.tell()
+
+    def close(self) -> None:
+        if self._file is not None and self.path is not None:
+            self._file.close()
+        self._file = None
+
+
+def _export_checkpoint(path: str, identity_pool_id: str, output: str) -> Checkpoint:
+    header = {"command": "export", "identity_pool_id": identity_pool_id,
+              "output": os.path.abspath(output)}
+    return Checkpoint(path, header)
+
+
+async def run_export(
+    client: CognitoSyncClient,
+    *,
+    identity_pool_id: str,
+    identities: AsyncIterator[str],
+    output: str | None,
+    checkpoint: str | None,
+    concurrency: int = 8,
+    rate: float | None = None,
+    progress: Progress | None = None,
+    summary: Summary | None = None,
+) -> Summary:
+    """Export the datasets of ``identities`` to ``output`` (None: stdout), resumably."""
+    summary = summary if summary is not None else Summary("export")
+    summary.output = output or "-"
+    start = time.monotonic()
+    ckpt: Checkpoint | None = None
+    done_ids: set[str] = set()
+    offset: int | None = None
+    if checkpoint is not None:
+        if output is None:
+            raise ValueError("--checkpoint needs --output FILE (not stdout)")
+        ckpt = _export_checkpoint(checkpoint, identity_pool_id, output)
+        entries = await asyncio.to_thread(ckpt.open)
+        done_ids = {e["identity_id"] for e in entries}
+        offset = entries[-1]["offset"] if entries else 0
+    out = _Output(output, durable=ckpt is not None)
+    try:
+        await asyncio.to_thread(out.open, offset)
+        seen: set[str] = set()
+
+        async def todo() -> AsyncIterator[str]:
+            async for ident in identities:
+                if ident in seen:
+                    continue  # listed twice: exported once
+                seen.add(ident)
+                if ident in done_ids:
+                    summary.skipped += 1
+                    continue
+                yield ident
+
+        async def one(ident: str) -> list[dict[str, Any]]:
+            return await export_identity(client, identity_pool_id, ident)
+
+        def commit(ident: str, lines: list[dict[str, Any]]) -> None:
+            end = out.write_block(lines)
+            if ckpt is not None:
+                ckpt.append({"identity_id": ident, "datasets": len(lines), "offset": end})
+
+        async with fan_out(todo(), one, concurrency=concurrency, rate=rate) as results:
+            async for result in results:
+                if result.ok:
+                    lines = result.unwrap()
+                    await asyncio.to_thread(commit, result.item, lines)
+                    summary.done += 1
+                    summary.datasets += len(lines)
+                    summary.records += sum(len(line["records"]) for line in lines)
+                else:
+                    summary.failed += 1
+                    summary.errors.append({"item": result.item, "error": str(result.error)})
+                if progress is not None:
+                    progress.update(
+                        summary.done + summary.skipped, summary.failed,
+                        f"identities, {summary.datasets} datasets",
+                    )
+    finally:
+        summary.elapsed = time.monotonic() - start
+        out.close()
+        if ckpt is not None:
+            ckpt.close()
+        if progress is not None:
+            progress.finish()
+    return summary
+
+
+# ---------------------------------------------------------------------- import
+
+
+@attrs.define
+class _ImportLine:
+    number: int
+    text: str
+
+
+async def run_import(
+    client: CognitoSyncClient,
+    *,
+    source: IO[str],
+    input_name: str,
+    checkpoint: str | None,
+    identity_pool_id: str | None = None,
+    on_conflict: ConflictPolicy = "overwrite",
+    concurrency: int = 8,
+    rate: float | None = None,
+    progress: Progress | None = None,
+    summary: Summary | None = None,
+) -> Summary:
+    """Apply an export's lines with ``DatasetHandle.put`` (tombstones remove), resumably."""
+    summary = summary if summary is not None else Summary("import")
+    start = time.monotonic()
+    ckpt: Checkpoint | None = None
+    done_lines: set[int] = set()
+    if checkpoint is not None:
+        ckpt = Checkpoint(
+            checkpoint, {"command": "import", "input": input_name,
+                         "identity_pool_id": identity_pool_id}
+        )
+        done_lines = {e["line"] for e in await asyncio.to_thread(ckpt.open)}
+
+    async def todo() -> AsyncIterator[_ImportLine]:
+        async for number, text in lines_of(source):
+            if not text.strip():
+                continue
+            if number in done_lines:
+                summary.skipped += 1
+                continue
+            yield _ImportLine(number, text)
+
+    async def one(line: _ImportLine) -> int:
+        try:
+            data = json.loads(line.text)
+            pool = identity_pool_id or data["identity_pool_id"]
+            values: dict[str, str | None] = {
+                str(r["key"]): r.get("value") for r in data.get("records") or []
+            }
+            handle = client.dataset(
+                identity_pool_id=pool,
+                identity_id=data["identity_id"],
+                dataset_name=data["dataset_name"],
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"line {line.number}: not a dataset line ({exc})") from exc
+        await handle.put(values, on_conflict=on_conflict)
+        return len(values)
+
+    try:
+        async with fan_out(todo(), one, concurrency=concurrency, rate=rate) as results:
+            async for result in results:
+                if result.ok:
+                    if ckpt is not None:
+                        await asyncio.to_thread(ckpt.append, {"line": result.item.number})
+                    summary.done += 1
+                    summary.datasets += 1
+                    summary.records += result.unwrap()
+                else:
+                    summary.failed += 1
+                    if isinstance(result.error, (SyncConflictError, ResourceConflictException)):
+                        summary.conflicts += 1
+                    summary.errors.append(
+                        {"item": f"line {result.item.number}", "error": str(result.error)}
+                    )
+                if progress is not None:
+                    progress.update(summary.done + summary.skipped, summary.failed, "datasets")
+    finally:
+        summary.elapsed = time.monotonic() - start
+        if ckpt is not None:
+            ckpt.close()
+        if progress is not None:
+            progress.finish()
+    return summary

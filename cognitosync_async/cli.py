@@ -1,0 +1,538 @@
+"""``cognitosync-async``: the command line.
+
+Exit codes (stable, for scripts)::
+
+    0    success
+    1    service or network error (or some items of an export/import failed)
+    2    usage error: bad arguments, invalid parameters, no region or credentials,
+         an unreadable input file or a checkpoint of another job
+    3    conflict: a put/import still conflicted after its last round
+    130  interrupted (Ctrl+C); an export/import with --checkpoint resumes when re-run
+
+Credentials come from the standard chain (environment, shared credentials
+and config files); ``--profile`` selects a profile of the shared files and
+then takes precedence over ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``,
+as in the AWS CLI. ``demo`` needs none: it runs the local service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import IO, Any
+
+from ._client import CognitoSyncClient
+from ._credentials import DefaultCredentialsProvider, region_from_files
+from ._dataset import SyncConflictError
+from ._exceptions import (
+    CognitoSyncError,
+    NoCredentialsError,
+    ParamValidationError,
+    ResourceConflictException,
+)
+from ._export import (
+    CheckpointMismatch,
+    Progress,
+    Summary,
+    dataset_json,
+    identities_from,
+    identities_of_pool,
+    record_json,
+    run_export,
+    run_import,
+)
+from ._version import __version__
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CONFLICT = 3
+EXIT_INTERRUPTED = 130
+
+PROG = "cognitosync-async"
+DELEGATED = {
+    "serve": "run the local Cognito Sync service (see 'serve --help')",
+    "mint-credentials": "mint identity credentials on a 'serve --db' file "
+    "(credential_process JSON)",
+}
+
+EPILOG = """\
+commands serve and mint-credentials take the options of the local service's
+command line: run 'cognitosync-async serve --help'.
+
+exit codes: 0 ok, 1 service/network error (or some items failed), 2 usage error,
+3 conflict, 130 interrupted.
+"""
+
+
+class UsageError(Exception):
+    """A problem with the command line or its inputs (exit code 2)."""
+
+
+# ---------------------------------------------------------------------- parser
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("connection")
+    g.add_argument("--endpoint-url", help="service URL (e.g. http://127.0.0.1:8910, the local one)")
+    g.add_argument("--region", help="AWS region (default: AWS_REGION, or the profile's region)")
+    g.add_argument("--profile", help="profile of the shared credentials/config files")
+    g.add_argument("--max-attempts", type=int, default=5, help="attempts per call (default 5)")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    return p
+
+
+def _identity(p: argparse.ArgumentParser, dataset: bool) -> None:
+    p.add_argument("--identity-pool-id", required=True)
+    p.add_argument("--identity-id", required=True)
+    if dataset:
+        p.add_argument("--dataset", required=True, help="dataset name")
+
+
+def _policy(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--on-conflict",
+        choices=("overwrite", "keep_remote"),
+        default="overwrite",
+        help="when another writer changed a key meanwhile: our value wins (overwrite, "
+        "default) or theirs stays (keep_remote)",
+    )
+
+
+def _bulk(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--concurrency", type=int, default=8, help="identities at once (default 8)")
+    p.add_argument("--rate", type=float, default=None, help="cap on items started a second")
+    p.add_argument("--checkpoint", help="checkpoint file: re-run the same command to resume")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Amazon Cognito Sync from the command line (and a local service to try it).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = _common()
+
+    p = sub.add_parser("datasets", parents=[common], help="list an identity's datasets")
+    _identity(p, dataset=False)
+
+    p = sub.add_parser(
+        "records", parents=[common], help="list a dataset's records, tombstones included"
+    )
+    _identity(p, dataset=True)
+    p.add_argument("--since", type=int, default=None, help="only records after this sync count")
+
+    p = sub.add_parser("get", parents=[common], help="a dataset's live values")
+    _identity(p, dataset=True)
+
+    p = sub.add_parser("put", parents=[common], help="set and remove keys of a dataset")
+    _identity(p, dataset=True)
+    p.add_argument("pairs", nargs="*", metavar="KEY=VALUE", help="set KEY to VALUE")
+    p.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                   help="set KEY to VALUE (for keys containing '=')")
+    p.add_argument("--remove", action="append", default=[], metavar="KEY", help="remove KEY")
+    p.add_argument("--max-rounds", type=int, default=5, help="conflict rounds (default 5)")
+    _policy(p)
+
+    p = sub.add_parser("delete", parents=[common], help="delete a dataset")
+    _identity(p, dataset=True)
+
+    p = sub.add_parser(
+        "export", parents=[common], help="export identities' datasets to JSON Lines",
+        description="Export every dataset of the given identities, one JSON object per "
+        "dataset per line. Identities come from --identities FILE (or - for stdin), one "
+        "per line; without it, the pool's identities are enumerated through Cognito "
+        "Identity. With --checkpoint, an interrupted export resumes where it stopped when "
+        "the same command is run again, with every dataset exactly once in the output.",
+    )
+    p.add_argument("--identity-pool-id", required=True)
+    p.add_argument("--identities", metavar="FILE", help="identity ids, one a line ('-': stdin)")
+    p.add_argument("--identity-endpoint-url",
+                   help="Cognito Identity URL for enumerating the pool (default: --endpoint-url)")
+    p.add_argument("--output", "-o", metavar="FILE", help="JSON Lines output (default: stdout)")
+    _bulk(p)
+
+    p = sub.add_parser(
+        "import", parents=[common], help="import JSON Lines (an export) into a pool",
+        description="Write each line's records back with the conflict policy of put "
+        "(removed records, value null, are removed). With --checkpoint, an interrupted "
+        "import resumes when the same command is run again.",
+    )
+    p.add_argument("--input", "-i", metavar="FILE", default="-", help="JSON Lines ('-': stdin)")
+    p.add_argument("--identity-pool-id", help="write into this pool instead of each line's")
+    _policy(p)
+    _bulk(p)
+
+    p = sub.add_parser(
+        "demo", help="play a realistic job against a local service (no setup needed)",
+        description="Starts the local service in-process on a temporary SQLite file, with "
+        "throttling on, and runs a job: concurrent writes for a few hundred identities, "
+        "paging them back, a conflict resolved, an export to JSON Lines, and a report.",
+    )
+    p.add_argument("--identities", type=int, default=200, help="identities to write (200)")
+    p.add_argument("--concurrency", type=int, default=32, help="calls at once (32)")
+    p.add_argument("--throttle-rate", type=float, default=250.0,
+                   help="the local service's requests/s before it answers 429 (250)")
+    p.add_argument("--output", "-o", metavar="FILE", help="where the export goes (default: a "
+                   "new temporary directory)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    for name, text in DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False)
+    return parser
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _environ(profile: str | None) -> dict[str, str] | None:
+    if profile is None:
+        return None
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    }
+    env["AWS_PROFILE"] = profile
+    return env
+
+
+def _region(args: argparse.Namespace) -> str:
+    env = _environ(args.profile) or dict(os.environ)
+    region = (
+        args.region
+        or env.get("AWS_REGION")
+        or env.get("AWS_DEFAULT_REGION")
+        or region_from_files(env)
+    )
+    if not region:
+        raise UsageError("no region: pass --region, set AWS_REGION, or set it in the profile")
+    return region
+
+
+def make_client(args: argparse.Namespace, *, adaptive: bool = False) -> CognitoSyncClient:
+    if args.max_attempts < 1:
+        raise UsageError("--max-attempts must be >= 1")
+    return CognitoSyncClient(
+        _region(args),
+        credentials=DefaultCredentialsProvider(_environ(args.profile)),
+        endpoint_url=args.endpoint_url,
+        max_attempts=args.max_attempts,
+        adaptive_rate_limit=adaptive,
+        user_agent_extra="cli",
+    )
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# ---------------------------------------------------------------------- commands
+
+
+async def cmd_datasets(args: argparse.Namespace) -> int:
+    async with make_client(args) as client:
+        items = [
+            dataset_json(d)
+            async for d in client.iter_datasets(
+                identity_pool_id=args.identity_pool_id, identity_id=args.identity_id
+            )
+        ]
+    if args.json:
+        _print_json(items)
+    else:
+        for d in items:
+            print(f"{d['dataset_name']}\t{d['num_records']} records\t{d['data_storage']} bytes"
+                  f"\t{d['last_modified_date']}")
+    return EXIT_OK
+
+
+async def cmd_records(args: argparse.Namespace) -> int:
+    async with make_client(args) as client:
+        pager = client.iter_records(
+            identity_pool_id=args.identity_pool_id,
+            identity_id=args.identity_id,
+            dataset_name=args.dataset,
+            last_sync_count=args.since,
+        )
+        records = [record_json(r) async for r in pager]
+    if args.json:
+        _print_json({
+            "dataset_sync_count": pager.dataset_sync_count,
+            "dataset_exists": pager.dataset_exists,
+            "merged_dataset_names": pager.merged_dataset_names or [],
+            "records": records,
+        })
+    else:
+        for r in records:
+            value = "(removed)" if r["value"] is None else r["value"]
+            print(f"{r['sync_count']}\t{r['key']}\t{value}")
+    return EXIT_OK
+
+
+async def cmd_get(args: argparse.Namespace) -> int:
+    async with make_client(args) as client:
+        values = await client.dataset(
+            identity_pool_id=args.identity_pool_id,
+            identity_id=args.identity_id,
+            dataset_name=args.dataset,
+        ).get()
+    if args.json:
+        _print_json(values)
+    else:
+        for key, value in values.items():
+            print(f"{key}={value}")
+    return EXIT_OK
+
+
+def _put_values(args: argparse.Namespace) -> dict[str, str | None]:
+    values: dict[str, str | None] = {}
+    for pair in args.pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"expected KEY=VALUE, got {pair!r}")
+        values[key] = value
+    for key, value in args.set:
+        values[key] = value
+    for key in args.remove:
+        if key in values:
+            raise UsageError(f"key {key!r} is both set and removed")
+        values[key] = None
+    if not values:
+        raise UsageError("nothing to put: give KEY=VALUE pairs, --set or --remove")
+    return values
+
+
+async def cmd_put(args: argparse.Namespace) -> int:
+    values = _put_values(args)
+    async with make_client(args) as client:
+        result = await client.dataset(
+            identity_pool_id=args.identity_pool_id,
+            identity_id=args.identity_id,
+            dataset_name=args.dataset,
+        ).put(values, on_conflict=args.on_conflict, max_rounds=args.max_rounds)
+    written = [r.key for r in result.records]
+    if args.json:
+        _print_json({
+            "written": written,
+            "unchanged": sorted(set(values) - set(written)),
+            "dataset_sync_count": result.dataset_sync_count,
+            "rounds": result.rounds,
+            "conflicts": result.conflicts,
+        })
+    else:
+        print(f"wrote {len(written)} record(s), {len(values) - len(written)} unchanged; "
+              f"dataset sync count {result.dataset_sync_count}"
+              + (f"; conflicts resolved on: {', '.join(result.conflicts)}"
+                 if result.conflicts else ""))
+    return EXIT_OK
+
+
+async def cmd_delete(args: argparse.Namespace) -> int:
+    async with make_client(args) as client:
+        resp = await client.dataset(
+            identity_pool_id=args.identity_pool_id,
+            identity_id=args.identity_id,
+            dataset_name=args.dataset,
+        ).delete()
+    if args.json:
+        _print_json(dataset_json(resp.dataset) if resp.dataset else {})
+    else:
+        print(f"deleted dataset {args.dataset}")
+    return EXIT_OK
+
+
+def _open_input(path: str) -> IO[str]:
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _input_name(path: str) -> str:
+    return os.path.abspath(path) if path != "-" else "-"
+
+
+def _count_lines(path: str) -> int | None:
+    if path == "-":
+        return None
+    with open(path, encoding="utf-8") as f:
+        return sum(1 for line in f if line.strip() and not line.lstrip().startswith("#"))
+
+
+def _report(summary: Summary, args: argparse.Namespace, to_stdout: bool) -> None:
+    stream = sys.stdout if to_stdout else sys.stderr
+    if args.json:
+        print(json.dumps(summary.as_dict()), file=stream)
+    else:
+        print(summary.text(), file=stream)
+
+
+def _bulk_exit(summary: Summary) -> int:
+    if summary.failed == 0:
+        return EXIT_OK
+    return EXIT_CONFLICT if summary.conflicts == summary.failed else EXIT_ERROR
+
+
+async def cmd_export(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be >= 1")
+    if args.checkpoint and not args.output:
+        raise UsageError("--checkpoint needs --output FILE")
+    source: IO[str] | None = None
+    total: int | None = None
+    if args.identities is not None:
+        source = _open_input(args.identities)
+        if args.identities != "-":
+            total = await asyncio.to_thread(_count_lines, args.identities)
+    summary = Summary("export")
+    to_stdout = bool(args.output)
+    progress = Progress("export", total, sys.stderr.isatty() and not args.quiet)
+    client = make_client(args, adaptive=True)
+    try:
+        async with client:
+            identities: AsyncIterator[str]
+            if source is not None:
+                identities = identities_from(source)
+            else:
+                identities = identities_of_pool(
+                    args.identity_pool_id,
+                    region=client.region_name,
+                    credentials=DefaultCredentialsProvider(_environ(args.profile)),
+                    endpoint_url=args.identity_endpoint_url or args.endpoint_url,
+                )
+            try:
+                await run_export(
+                    client,
+                    identity_pool_id=args.identity_pool_id,
+                    identities=identities,
+                    output=args.output,
+                    checkpoint=args.checkpoint,
+                    concurrency=args.concurrency,
+                    rate=args.rate,
+                    progress=progress,
+                    summary=summary,
+                )
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                summary.interrupted = True
+                _report(summary, args, to_stdout)
+                raise
+    finally:
+        if source is not None and source is not sys.stdin:
+            source.close()
+    _report(summary, args, to_stdout)
+    return _bulk_exit(summary)
+
+
+async def cmd_import(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be >= 1")
+    source = _open_input(args.input)
+    total = await asyncio.to_thread(_count_lines, args.input)
+    summary = Summary("import")
+    progress = Progress("import", total, sys.stderr.isatty() and not args.quiet)
+    try:
+        async with make_client(args, adaptive=True) as client:
+            try:
+                await run_import(
+                    client,
+                    source=source,
+                    input_name=_input_name(args.input),
+                    checkpoint=args.checkpoint,
+                    identity_pool_id=args.identity_pool_id,
+                    on_conflict=args.on_conflict,
+                    concurrency=args.concurrency,
+                    rate=args.rate,
+                    progress=progress,
+                    summary=summary,
+                )
+            except (KeyboardInterrupt, asyncio.CancelledError):
+                summary.interrupted = True
+                _report(summary, args, True)
+                raise
+    finally:
+        if source is not sys.stdin:
+            source.close()
+    _report(summary, args, True)
+    return _bulk_exit(summary)
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from ._demo import run_demo
+
+    return await run_demo(
+        identities=args.identities,
+        concurrency=args.concurrency,
+        throttle_rate=args.throttle_rate,
+        output=args.output,
+        as_json=args.json,
+    )
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+    "datasets": cmd_datasets,
+    "records": cmd_records,
+    "get": cmd_get,
+    "put": cmd_put,
+    "delete": cmd_delete,
+    "export": cmd_export,
+    "import": cmd_import,
+    "demo": cmd_demo,
+}
+
+
+async def _run(args: argparse.Namespace) -> int:
+    return await COMMANDS[args.command](args)
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``cognitosync-async`` entry point; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in DELEGATED:
+        from .local.cli import mint_credentials_main, serve_main
+
+        delegate = serve_main if args_list[0] == "serve" else mint_credentials_main
+        try:
+            return delegate(args_list[1:])
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+    args = build_parser().parse_args(args_list)
+    try:
+        return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except (UsageError, CheckpointMismatch, NoCredentialsError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except ParamValidationError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except (SyncConflictError, ResourceConflictException) as exc:
+        _error(str(exc))
+        return EXIT_CONFLICT
+    except CognitoSyncError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+    except OSError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""Client lifecycle, endpoints, region, headers and the connection pool."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from _httpserver import CREDS, DATASET, IDENTITY, POOL, Server, reply, serve
+from aiohttp import web
+
+from cognitosync_async import (
+    ClientStateError,
+    CognitoSyncClient,
+    CognitoSyncError,
+    ResourceNotFoundException,
+    ServiceError,
+    __version__,
+)
+
+DATASET_BODY = {"Dataset": {"DatasetName": DATASET, "NumRecords": 2}}
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    async with serve() as s:
+        s.handler = reply(200, DATASET_BODY)
+        yield s
+
+
+async def describe(client: CognitoSyncClient) -> Any:
+    return await client.describe_dataset(
+        identity_pool_id=POOL, identity_id=IDENTITY, dataset_name=DATASET
+    )
+
+
+@pytest.fixture
+def no_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+# ---------------------------------------------------------------- construction
+
+
+def test_construction_outside_a_loop_does_no_io() -> None:
+    with pytest.raises(RuntimeError):
+        asyncio.get_running_loop()
+    client = CognitoSyncClient("us-east-1", credentials=CREDS)
+    assert client.session is None
+    assert "us-east-1" in repr(client)
+
+
+async def test_construction_inside_a_loop_opens_nothing(server: Server) -> None:
+    client = server.client()
+    assert client.session is None
+    assert server.count == 0
+    await client.close()
+    assert client.session is None
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [
+        ("us-east-1", "https://cognito-sync.us-east-1.amazonaws.com"),
+        ("eu-west-1", "https://cognito-sync.eu-west-1.amazonaws.com"),
+        ("cn-north-1", "https://cognito-sync.cn-north-1.amazonaws.com.cn"),
+        ("cn-northwest-1", "https://cognito-sync.cn-northwest-1.amazonaws.com.cn"),
+    ],
+)
+def test_default_endpoint(region: str, endpoint: str) -> None:
+    client = CognitoSyncClient(region, credentials=CREDS)
+    assert client.endpoint_url == endpoint
+    assert client.region_name == region
+
+
+def test_endpoint_url_overrides() -> None:
+    client = CognitoSyncClient("us-east-1", endpoint_url="http://127.0.0.1:8910")
+    assert client.endpoint_url == "http://127.0.0.1:8910"
+
+
+def test_region_from_aws_region(monkeypatch: pytest.MonkeyPatch, no_aws_env: None) -> None:
+    monkeypatch.setenv("AWS_REGION", "ap-southeast-2")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    client = CognitoSyncClient(credentials=CREDS)
+    assert client.region_name == "ap-southeast-2"
+    assert client.endpoint_url == "https://cognito-sync.ap-southeast-2.amazonaws.com"
+
+
+def test_region_from_aws_default_region(
+    monkeypatch: pytest.MonkeyPatch, no_aws_env: None
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "cn-north-1")
+    client = CognitoSyncClient(credentials=CREDS)
+    assert client.region_name == "cn-north-1"
+    assert client.endpoint_url.endswith(".amazonaws.com.cn")
+
+
+def test_explicit_region_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "ap-southeast-2")
+    assert CognitoSyncClient("eu-west-2").region_name == "eu-west-2"
+    assert CognitoSyncClient(region_name="eu-west-3").region_name == "eu-west-3"
+
+
+def test_no_region_is_a_clear_error(no_aws_env: None) -> None:
+    with pytest.raises(ValueError, match="region"):
+        CognitoSyncClient(credentials=CREDS)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5])
+def test_bad_max_attempts(bad: Any) -> None:
+    with pytest.raises(ValueError):
+        CognitoSyncClient("us-east-1", max_attempts=bad)
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+async def test_async_with_opens_and_closes(server: Server) -> None:
+    client = server.client()
+    async with client as entered:
+        assert entered is client
+        session = client.session
+        assert isinstance(session, aiohttp.ClientSession)
+        assert not session.closed
+        await describe(client)
+        await describe(client)
+        assert client.session is session  # one pooled session for every call
+    assert session.closed
+
+
+async def test_first_call_opens_without_async_with(server: Server) -> None:
+    client = server.client()
+    resp = await describe(client)
+    assert resp.dataset.num_records == 2
+    assert client.session is not None and not client.session.closed
+    await client.close()
+    assert client.session.closed
+
+
+async def test_close_is_idempotent(server: Server) -> None:
+    client = server.client()
+    await client.close()  # never opened
+    await client.close()
+    async with server.client() as other:
+        await describe(other)
+    await other.close()
+    await other.close()
+
+
+async def test_use_after_close_raises(server: Server) -> None:
+    async with server.client() as client:
+        await describe(client)
+    with pytest.raises(ClientStateError) as info:
+        await describe(client)
+    assert isinstance(info.value, CognitoSyncError)
+    assert isinstance(info.value, RuntimeError)
+    assert "closed" in str(info.value)
+    with pytest.raises(ClientStateError):
+        async with client:
+            pass
+    assert server.count == 1
+
+
+async def test_use_after_close_never_opened(server: Server) -> None:
+    client = server.client()
+    await client.close()
+    with pytest.raises(ClientStateError, match="closed"):
+        await describe(client)
+    assert client.session is None
+    assert server.count == 0
+
+
+async def test_use_from_another_loop_raises(server: Server) -> None:
+    async with server.client() as client:
+        await describe(client)
+
+        def in_other_loop() -> BaseException | None:
+            async def call() -> None:
+                await describe(client)
+
+            try:
+                asyncio.run(call())
+            except BaseException as exc:  # noqa: BLE001 - handed back to the test
+                return exc
+            return None
+
+        exc = await asyncio.to_thread(in_other_loop)
+        assert isinstance(exc, ClientStateError)
+        assert "loop" in str(exc)
+        # still fine in its own loop
+        await describe(client)
+    assert server.count == 2
+
+
+async def test_caller_session_is_used_and_not_closed(server: Server) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with server.client(session=session) as client:
+            assert client.session is session
+            await describe(client)
+        assert not session.closed
+        # still usable by its owner
+        async with session.get(server.url + "/ping") as resp:
+            assert resp.status == 200
+    assert server.count == 2
+
+
+async def test_readme_use_leaves_no_warning(server: Server) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with CognitoSyncClient(
+            "us-east-1", credentials=CREDS, endpoint_url=server.url
+        ) as c:
+            await c.describe_dataset(
+                identity_pool_id=POOL, identity_id=IDENTITY, dataset_name=DATASET
+            )
+        del c
+        gc.collect()
+        await asyncio.sleep(0)
+    assert [str(w.message) for w in caught] == []
+
+
+async def test_close_without_async_with_leaves_no_warning(server: Server) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = server.client()
+        await describe(client)
+        await client.close()
+        del client
+        gc.collect()
+        await asyncio.sleep(0)
+    assert [str(w.message) for w in caught] == []
+
+
+# ---------------------------------------------------------------- what goes on the wire
+
+
+async def test_user_agent(server: Server) -> None:
+    async with server.client(user_agent_extra="myapp/1.2") as client:
+        await describe(client)
+    ua = server.seen[0].headers["User-Agent"]
+    assert ua.startswith(f"cognitosync-async/{__version__}")
+    assert ua.endswith(" myapp/1.2")
+
+
+async def test_request_id_surfaced_on_errors(server: Server) -> None:
+    server.handler = reply(
+        404, error="ResourceNotFoundException", headers={"x-amzn-RequestId": "req-1234"}
+    )
+    async with server.client() as client:
+        with pytest.raises(ResourceNotFoundException) as info:
+            await describe(client)
+    err = info.value
+    assert err.request_id == "req-1234"
+    assert err.code == "ResourceNotFoundException"
+    assert err.status_code == 404
+    assert err.message == "ResourceNotFoundException message"
+    assert err.operation == "DescribeDataset"
+    assert "req-1234" in str(err) and "404" in str(err)
+
+
+async def test_unknown_code_is_plain_service_error(server: Server) -> None:
+    server.handler = reply(
+        403, error="AccessDeniedException", headers={"x-amzn-RequestId": "req-9"}
+    )
+    async with server.client() as client:
+        with pytest.raises(ServiceError) as info:
+            await describe(client)
+    assert type(info.value) is ServiceError
+    assert info.value.request_id == "req-9"
+
+
+async def test_connection_limit_honoured(server: Server) -> None:
+    server.handler = reply(200, DATASET_BODY, delay=0.1)
+    async with server.client(max_connections=2) as client:
+        results = await asyncio.gather(*(describe(client) for _ in range(10)))
+    assert len(results) == 10
+    assert server.count == 10
+    assert server.max_in_flight == 2
+
+
+async def test_connections_are_reused(server: Server) -> None:
+    ports: set[int] = set()
+
+    async def remember(request: Any, seen: Any) -> Any:
+        peer = request.transport.get_extra_info("peername")
+        ports.add(peer[1])
+        return await reply(200, DATASET_BODY)(request, seen)
+
+    server.handler = remember
+    async with server.client() as client:
+        for _ in range(5):
+            await describe(client)
+    assert len(ports) == 1
+
+
+async def test_compressing_server_is_not_asked_for_gzip(server: Server) -> None:
+    # A server (or proxy) that honours Accept-Encoding: the SDK reads the body
+    # undecoded, so it must ask for the identity coding, as boto3 does.
+    async def compressing(request: Any, seen: Any) -> Any:
+        resp = web.json_response({"Dataset": {"DatasetName": "zipped"}})
+        resp.enable_compression()
+        return resp
+
+    server.handler = compressing
+    async with server.client() as client:
+        resp = await describe(client)
+    assert resp.dataset.dataset_name == "zipped"
+    assert server.seen[0].headers.get("Accept-Encoding", "identity") == "identity"
+
+
+async def test_closed_caller_session_is_a_clear_error(server: Server) -> None:
+    session = aiohttp.ClientSession()
+    await session.close()
+    client = server.client(session=session)
+    with pytest.raises(ClientStateError, match="session"):
+        await describe(client)
+    with pytest.raises(ClientStateError, match="session"):
+        async with client:
+            pass
+    await client.close()
+    assert server.count == 0
+
+
+async def test_close_during_a_call_is_typed(server: Server) -> None:
+    arrived = asyncio.Event()
+
+    async def slow(request: Any, seen: Any) -> Any:
+        arrived.set()
+        return await reply(200, DATASET_BODY, delay=0.5)(request, seen)
+
+    server.handler = slow
+    client = server.client()
+    task = asyncio.create_task(describe(client))
+    await asyncio.wait_for(arrived.wait(), 2)
+    await client.close()
+    with pytest.raises(CognitoSyncError):
+        await task

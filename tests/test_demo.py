@@ -1,0 +1,57 @@
+"""``cognitosync-async demo``: the README's first command works, honestly, and fast."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cognitosync_async._demo import run_demo
+
+
+def test_demo_subprocess_small_job(tmp_path: Path) -> None:
+    out = tmp_path / "export.jsonl"
+    start = time.monotonic()
+    r = subprocess.run(
+        [sys.executable, "-m", "cognitosync_async.cli", "demo", "--identities", "40",
+         "--throttle-rate", "150", "--output", str(out), "--json"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert report["ok"] is True
+    assert report["datasets_written"] == 80 and report["datasets_read"] == 80
+    assert report["mismatches"] == 0 and report["failures"] == 0
+    assert report["conflict"]["resolved"] is True
+    assert report["throttled"] > 0 and report["retries"] >= report["throttled"]
+    assert report["calls"] >= 40 * 11  # writes, reads and export: ~12 calls an identity
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 80 == report["exported_datasets"]
+    assert time.monotonic() - start < 30
+
+
+def test_demo_default_via_console_script_under_30s(tmp_path: Path) -> None:
+    """The README's first command, as is: no options, exit 0, well under 30 seconds."""
+    script = Path(sys.executable).parent / "cognitosync-async"
+    start = time.monotonic()
+    r = subprocess.run([str(script), "demo"], capture_output=True, text=True, timeout=60,
+                       cwd=tmp_path)
+    elapsed = time.monotonic() - start
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "wrote     400 datasets for 200 identities" in r.stdout
+    assert "result    OK" in r.stdout
+    assert elapsed < 30
+
+
+async def test_demo_text_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = await run_demo(identities=10, throttle_rate=1000.0,
+                          output=str(tmp_path / "e.jsonl"))
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "wrote     20 datasets for 10 identities" in text
+    assert "every value as written" in text and "result    OK" in text
+    assert str(tmp_path / "e.jsonl") in text
