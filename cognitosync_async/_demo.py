@@ -247,15 +247,6 @@ def _paths(output: str | None) -> tuple[str, str, str]:
     return workdir, os.path.join(workdir, "local.sqlite3"), export_path
 
 
-def _relax_durability(svc: Any) -> None:
-    """The demo's database is thrown away: skip the fsync after every commit."""
-    conn = getattr(svc.storage, "_conn", None)
-    lock = getattr(svc.storage, "_lock", None)
-    if conn is not None and lock is not None:
-        with lock:
-            conn.execute("PRAGMA synchronous=OFF")
-
-
 async def run_demo(
     *,
     identities: int = 200,
@@ -278,9 +269,9 @@ async def run_demo(
     ids = identity_ids(identities)
     start = time.monotonic()
     try:
-        async with LocalCognitoSync(db_path=database, faults=faults) as svc:
+        # the demo's database is thrown away: no fsync after every commit
+        async with LocalCognitoSync(db_path=database, faults=faults, durable=False) as svc:
             report.endpoint_url = svc.endpoint_url
-            _relax_durability(svc)
             options: dict[str, Any] = dict(
                 endpoint_url=svc.endpoint_url,
                 max_attempts=15,

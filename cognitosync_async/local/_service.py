@@ -93,11 +93,12 @@ class LocalCognitoSync:
         lambdas: dict[str, SyncTriggerHook] | None = None,
         lambda_timeout: float = 5.0,
         identity_credentials_ttl: float = DEFAULT_CREDENTIALS_TTL,
+        durable: bool = True,
     ) -> None:
         self.host = host
         self.port = port
         self.db_path = db_path
-        self._storage = Storage(db_path)
+        self._storage = Storage(db_path, durable=durable)
         self._state = ServiceState(
             storage=self._storage,
             region=region,

@@ -16,6 +16,7 @@ path and raw query (``request.raw_path`` split on ``?``), the headers named in
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -25,6 +26,7 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 
 import attrs
+from aiohttp import web
 
 from .. import _sigv4
 from ._errors import ServiceException
@@ -209,3 +211,27 @@ def verify(
                 "ExpiredTokenException", "The security token included in the request is expired"
             )
     return record.principal
+
+
+async def verify_request(
+    request: web.Request,
+    body: bytes,
+    *,
+    lookup: KeyLookup,
+    region: str,
+    service: str = SERVICE_NAME,
+) -> Principal:
+    """``verify`` for an aiohttp request, over its raw path and query, off the loop."""
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    return await asyncio.to_thread(
+        verify,
+        method=request.method,
+        raw_path=raw_path,
+        raw_query=raw_query,
+        headers=list(request.headers.items()),
+        body=body,
+        lookup=lookup,
+        region=region,
+        now=datetime.now(timezone.utc),
+        service=service,
+    )

@@ -46,7 +46,6 @@ import secrets
 import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -454,18 +453,8 @@ async def handle(
             raise _error("UnknownOperationException", f"Unknown operation: {name}")
         handler, signed = entry
         if signed:
-            raw_path, _, raw_query = request.raw_path.partition("?")
-            principal = await asyncio.to_thread(
-                auth.verify,
-                method=request.method,
-                raw_path=raw_path,
-                raw_query=raw_query,
-                headers=list(request.headers.items()),
-                body=body,
-                lookup=state.lookup,
-                region=state.region,
-                now=datetime.now(timezone.utc),
-                service=SIGNING_NAME,
+            principal = await auth.verify_request(
+                request, body, lookup=state.lookup, region=state.region, service=SIGNING_NAME
             )
             if principal.kind != "developer":
                 raise _not_authorized(

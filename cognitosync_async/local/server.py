@@ -807,16 +807,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
             raise injected
         raw_path, _, raw_query = request.raw_path.partition("?")
         op, params = route(request.method, raw_path)
-        principal = await asyncio.to_thread(
-            auth.verify,
-            method=request.method,
-            raw_path=raw_path,
-            raw_query=raw_query,
-            headers=list(request.headers.items()),
-            body=body,
-            lookup=state.lookup,
-            region=state.region,
-            now=datetime.now(timezone.utc),
+        principal = await auth.verify_request(
+            request, body, lookup=state.lookup, region=state.region
         )
         _check_access(op, principal, params)
         _throttle(state, op, params)

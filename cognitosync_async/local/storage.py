@@ -197,7 +197,8 @@ def _utf8_len(text: str) -> int:
 class Storage:
     """The emulator's state in one SQLite database (``None`` = in memory)."""
 
-    def __init__(self, db_path: str | None = None) -> None:
+    def __init__(self, db_path: str | None = None, *, durable: bool = True) -> None:
+        """``durable=False`` skips the fsync after each commit (a throw-away file)."""
         self.db_path = db_path
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
@@ -206,7 +207,7 @@ class Storage:
         self._conn.row_factory = sqlite3.Row
         if db_path:
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         self._conn.execute("PRAGMA busy_timeout=10000")
         with self._lock:
             self._conn.executescript(_SCHEMA)
