@@ -305,42 +305,49 @@ def _nested(cls: type) -> Converter:
     return convert
 
 
-def parse_record(d: dict[str, Any]) -> Record:
-    """The hot path of ListRecords/UpdateRecords: one Record per JSON object."""
-    g = d.get
-    lmd = g("LastModifiedDate")
-    dlmd = g("DeviceLastModifiedDate")
-    # JSON numbers with a fraction (the service's timestamps) go straight to the
-    # datetime, anything else through parse_timestamp. The records written by
-    # one sync share their LastModifiedDate (the server's write time), so the
-    # last few of those conversions are remembered.
-    if type(lmd) is float:
-        last = _WRITE_TIMES.get(lmd)
-        if last is None:
-            last = _from_epoch(lmd, _UTC)
-            if len(_WRITE_TIMES) >= 64:
-                _WRITE_TIMES.clear()
-            _WRITE_TIMES[lmd] = last
-    else:
-        last = parse_timestamp(lmd)
-    return Record(
-        g("Key"),
-        g("Value"),
-        g("SyncCount"),
-        last,
-        g("LastModifiedBy"),
-        _from_epoch(dlmd, _UTC) if type(dlmd) is float else parse_timestamp(dlmd),
-    )
-
-
 _from_epoch = datetime.fromtimestamp
-_WRITE_TIMES: dict[float, datetime] = {}
 
 
 def _records(value: Any) -> Any:
+    """The hot path of ListRecords/UpdateRecords: a page of records.
+
+    JSON numbers with a fraction (the service's timestamps) go straight to
+    the datetime, anything else through ``parse_timestamp``. The records that
+    one sync wrote share their ``LastModifiedDate`` (the server's write time),
+    so within a page each distinct one is converted once.
+    """
     if value is None:
         return None
-    return [None if item is None else parse_record(item) for item in value]
+    record = Record
+    utc = _UTC
+    from_epoch = _from_epoch
+    write_times: dict[float, datetime] = {}
+    out: list[Record | None] = []
+    append = out.append
+    for d in value:
+        if d is None:
+            append(None)
+            continue
+        g = d.get
+        lmd = g("LastModifiedDate")
+        dlmd = g("DeviceLastModifiedDate")
+        if type(lmd) is float:
+            last = write_times.get(lmd)
+            if last is None:
+                last = write_times[lmd] = from_epoch(lmd, utc)
+        else:
+            last = parse_timestamp(lmd)
+        append(
+            record(
+                g("Key"),
+                g("Value"),
+                g("SyncCount"),
+                last,
+                g("LastModifiedBy"),
+                from_epoch(dlmd, utc) if type(dlmd) is float else parse_timestamp(dlmd),
+            )
+        )
+    return out
 
 
 _TYPE_CONVERTERS: dict[Any, Converter] = {
