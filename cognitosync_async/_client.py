@@ -55,7 +55,14 @@ from ._models import (
     UpdateRecordsResponse,
     parse,
 )
-from ._operations import OPERATIONS, Operation, WireRequest, build_request, validate
+from ._operations import (
+    OPERATIONS,
+    REQUIRED,
+    Operation,
+    WireRequest,
+    build_request,
+    validate,
+)
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
 from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryConfig, is_retryable, parse_retry_after, retrying
@@ -66,7 +73,6 @@ log = logging.getLogger("cognitosync_async")
 
 SERVICE = "cognito-sync"
 _C = TypeVar("_C", bound="BaseClient")
-REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "<required>"})()
 _SKEW_CODES = frozenset(
     {
         "RequestTimeTooSkewed",
@@ -76,6 +82,7 @@ _SKEW_CODES = frozenset(
         "RequestInTheFuture",
     }
 )
+_EXPIRED_CODES = frozenset({"ExpiredTokenException", "ExpiredToken"})
 USER_AGENT = (
     f"cognitosync-async/{__version__} python/{platform.python_version()} "
     f"aiohttp/{aiohttp.__version__}"
@@ -200,8 +207,6 @@ class BaseClient:
         return text
 
     async def _call(self, op: Operation, values: dict[str, Any]) -> Any:
-        if any(v is REQUIRED for v in values.values()):  # left out: "missing", not a type error
-            values = {k: v for k, v in values.items() if v is not REQUIRED}
         validate(op, values)
         wire = build_request(op, values)
         url = self._base + wire.path + ("?" + wire.query if wire.query else "")
@@ -246,9 +251,8 @@ class BaseClient:
             limiter.on_response(resp.status == 429)
         if resp.status >= 300:
             err = self._error(op, resp)
-            if err.code in _SKEW_CODES and self._correct_skew(resp):
-                # the signature was refused for the time: re-sign with the corrected clock
-                log.debug("%s: correcting clock skew to %+.0fs", op.name, self._clock_offset)
+            repaired, creds = await self._repair(op, err, resp, creds)
+            if repaired:  # re-sign and re-send once, at once
                 resp, elapsed = await self._sign_and_send(op, wire, url, creds)
                 if resp.status >= 300:
                     err = self._error(op, resp)
@@ -267,6 +271,24 @@ class BaseClient:
                 f"{op.name}: unreadable answer (HTTP {resp.status}, "
                 f"request id {resp.headers.get('x-amzn-RequestId')}): {exc}"
             ) from exc
+
+    async def _repair(
+        self, op: Operation, err: ServiceError, resp: HTTPResponse, creds: Credentials | None
+    ) -> tuple[bool, Credentials | None]:
+        """``(True, credentials to sign with)`` when one immediate re-send can
+        succeed: the signature was refused for the time and the clock is now
+        corrected from the answer's ``Date``, or the credentials were refused as
+        expired and the provider can drop them (``invalidate``) for fresh ones."""
+        if err.code in _SKEW_CODES and self._correct_skew(resp):
+            log.debug("%s: correcting clock skew to %+.0fs", op.name, self._clock_offset)
+            return True, creds
+        if err.code in _EXPIRED_CODES and creds is not None:
+            invalidate = getattr(self._provider, "invalidate", None)
+            if callable(invalidate):
+                log.debug("%s: credentials refused as expired; refreshing", op.name)
+                invalidate(creds)
+                return True, await self._provider.get_credentials()
+        return False, creds
 
     async def _sign_and_send(
         self, op: Operation, wire: WireRequest, url: str, creds: Credentials | None

@@ -97,6 +97,12 @@ class RefreshableCredentials:
         self._current = creds
         return creds
 
+    def invalidate(self, credentials: Credentials) -> None:
+        """Forget ``credentials`` (the service refused them as expired): the
+        next ``get_credentials`` refreshes. Newer credentials are kept."""
+        if self._current is credentials:
+            self._current = None
+
 
 def _from_env(environ: Mapping[str, str]) -> Credentials | None:
     key = environ.get("AWS_ACCESS_KEY_ID")

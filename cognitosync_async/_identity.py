@@ -29,11 +29,11 @@ import attrs
 from attrs import validators as v
 
 from . import _validation as val
-from ._client import REQUIRED, BaseClient
+from ._client import BaseClient
 from ._credentials import Credentials, RefreshableCredentials
 from ._exceptions import ClientStateError, ResponseParseError
 from ._models import parse, parse_timestamp
-from ._operations import Member, Operation
+from ._operations import REQUIRED, Member, Operation
 from ._paginate import Paginator
 
 log = logging.getLogger(__name__)

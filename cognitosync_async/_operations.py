@@ -255,11 +255,16 @@ _VALID_STR_MAX = 512
 _PARAMS: dict[str, Any] = {}
 
 
+#: The default of a required keyword argument: leaving it out is a
+#: ParamValidationError ("missing required parameter"), as in boto3.
+REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "<required>"})()
+
+
 def validate(op: Operation, values: dict[str, Any]) -> None:
     """Check every argument against the model; raise ParamValidationError."""
     for member in op.members:
         value = values.get(member.name)
-        if value is None:
+        if value is None or value is REQUIRED:
             if member.required:
                 raise ParamValidationError(member.name, "missing required parameter")
             continue

@@ -61,15 +61,33 @@ def _no_dot_segment(inst: Any, attribute: Any, value: Any) -> None:
         )
 
 
-def _with_fast_path(ok: Callable[[Any], bool], slow: Validator) -> Validator:
-    """A valid value passes ``ok`` alone; any other goes through the attrs
-    validators, which decide and word the error. (Validators run for every
-    field of every ``RecordPatch``: this keeps valid input cheap.)"""
+def _fast(ok: Callable[[Any], bool], slow: Validator, *, optional: bool = False) -> Validator:
+    """A validator whose valid values pass ``ok`` alone; any other value goes
+    through the attrs validators ``slow``, which decide and word the error.
+    (Validators run for every field of every ``RecordPatch``: valid input
+    must stay cheap.) ``optional`` also lets None through."""
+    if optional:
+
+        def check_optional(inst: Any, attribute: Any, value: Any) -> None:
+            if value is not None and not ok(value):
+                slow(inst, attribute, value)
+
+        return check_optional
 
     def check(inst: Any, attribute: Any, value: Any) -> None:
         if not ok(value):
             slow(inst, attribute, value)
 
+    return check
+
+
+# The optional form of each fast rule (None or valid), for ``optional``.
+_OPTIONAL: dict[Validator, Validator] = {}
+
+
+def _rule(ok: Callable[[Any], bool], slow: Validator) -> Validator:
+    check = _fast(ok, slow)
+    _OPTIONAL[check] = _fast(ok, slow, optional=True)
     return check
 
 
@@ -100,7 +118,7 @@ def string(
             and not (path and value in (".", ".."))
         )
 
-    return _with_fast_path(ok, rule(*parts))
+    return _rule(ok, rule(*parts))
 
 
 def integer(*, minimum: int | None = None) -> Validator:
@@ -108,11 +126,14 @@ def integer(*, minimum: int | None = None) -> Validator:
     if minimum is not None:
         parts.append(v.ge(minimum))
     low = minimum if minimum is not None else float("-inf")
-    return _with_fast_path(lambda x: type(x) is int and x >= low, rule(*parts))
+    return _rule(lambda x: type(x) is int and x >= low, rule(*parts))
 
 
 def optional(check: Validator) -> Validator:
     """``None``, or what ``check`` accepts."""
+    fast = _OPTIONAL.get(check)
+    if fast is not None:
+        return fast
 
     def optional_check(inst: Any, attribute: Any, value: Any) -> None:
         if value is not None:
@@ -123,9 +144,7 @@ def optional(check: Validator) -> Validator:
 
 def one_of(*values: str) -> Validator:
     allowed = frozenset(values)
-    return _with_fast_path(
-        lambda x: type(x) is str and x in allowed, rule(v.instance_of(str), v.in_(values))
-    )
+    return _rule(lambda x: type(x) is str and x in allowed, rule(v.instance_of(str), v.in_(values)))
 
 
 def boolean() -> Validator:
@@ -133,7 +152,7 @@ def boolean() -> Validator:
 
 
 def timestamp() -> Validator:
-    return _with_fast_path(lambda x: isinstance(x, datetime), rule(v.instance_of(datetime)))
+    return _rule(lambda x: isinstance(x, datetime), rule(v.instance_of(datetime)))
 
 
 def list_of(member: Validator) -> Validator:
@@ -145,7 +164,10 @@ def instance(cls: type) -> Validator:
 
 
 def list_of_instances(cls: type) -> Validator:
-    return list_of(v.instance_of(cls))
+    return _rule(
+        lambda x: type(x) is list and all(type(item) is cls for item in x),
+        list_of(v.instance_of(cls)),
+    )
 
 
 def str_map(*, max_entries: int | None = None) -> Validator:

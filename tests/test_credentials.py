@@ -411,3 +411,37 @@ async def test_provider_error_through_client_is_not_retried(server: Server) -> N
     assert asked == 1
     assert server.count == 0
     assert not issubclass(NoCredentialsError, InternalErrorException)
+
+
+async def test_credentials_refused_as_expired_are_refreshed_and_resent(server: Server) -> None:
+    """The service refuses credentials it considers expired (e.g. its clock is
+    ahead): the client drops them from a refreshable provider, fetches fresh
+    ones and re-sends once, at once."""
+    issued: list[str] = []
+
+    async def fetch() -> Credentials:
+        key = f"ASIAFRESH{len(issued)}"
+        issued.append(key)
+        expires = datetime.now(timezone.utc) + timedelta(hours=1)
+        return Credentials(key, "secret", session_token=f"token-{key}", expiration=expires)
+
+    server.script(
+        reply(403, error="ExpiredTokenException"),
+        reply(200, DATASET_BODY),
+    )
+    provider = RefreshableCredentials(fetch)
+    async with client_for(server, provider, max_attempts=1) as client:
+        resp = await describe(client)
+    assert resp.dataset is not None and resp.dataset.dataset_name == DATASET
+    assert issued == ["ASIAFRESH0", "ASIAFRESH1"]
+    assert [s.access_key for s in server.seen] == ["ASIAFRESH0", "ASIAFRESH1"]
+    assert server.seen[1].headers["X-Amz-Security-Token"] == "token-ASIAFRESH1"
+
+
+async def test_expired_refusal_with_static_credentials_is_raised(server: Server) -> None:
+    server.script(reply(403, error="ExpiredTokenException"))
+    async with client_for(server, CREDS) as client:
+        with pytest.raises(CognitoSyncError) as caught:
+            await describe(client)
+    assert getattr(caught.value, "code", None) == "ExpiredTokenException"
+    assert server.count == 1  # a 403 is not retried, and static credentials cannot refresh
