@@ -314,14 +314,15 @@ def _records(value: Any) -> Any:
     JSON numbers with a fraction (the service's timestamps) go straight to
     the datetime, anything else through ``parse_timestamp``. The records that
     one sync wrote share their ``LastModifiedDate`` (the server's write time),
-    so within a page each distinct one is converted once.
+    and those a device wrote at once their ``DeviceLastModifiedDate``, so
+    within a page each distinct timestamp is converted once.
     """
     if value is None:
         return None
     record = Record
     utc = _UTC
     from_epoch = _from_epoch
-    write_times: dict[float, datetime] = {}
+    times: dict[float, datetime] = {}
     out: list[Record | None] = []
     append = out.append
     for d in value:
@@ -332,21 +333,18 @@ def _records(value: Any) -> Any:
         lmd = g("LastModifiedDate")
         dlmd = g("DeviceLastModifiedDate")
         if type(lmd) is float:
-            last = write_times.get(lmd)
+            last = times.get(lmd)
             if last is None:
-                last = write_times[lmd] = from_epoch(lmd, utc)
+                last = times[lmd] = from_epoch(lmd, utc)
         else:
             last = parse_timestamp(lmd)
-        append(
-            record(
-                g("Key"),
-                g("Value"),
-                g("SyncCount"),
-                last,
-                g("LastModifiedBy"),
-                from_epoch(dlmd, utc) if type(dlmd) is float else parse_timestamp(dlmd),
-            )
-        )
+        if type(dlmd) is float:
+            device = times.get(dlmd)
+            if device is None:
+                device = times[dlmd] = from_epoch(dlmd, utc)
+        else:
+            device = parse_timestamp(dlmd)
+        append(record(g("Key"), g("Value"), g("SyncCount"), last, g("LastModifiedBy"), device))
     return out
 
 
