@@ -10,17 +10,17 @@ re-signing every attempt; the answer is parsed into an attrs model
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
-import platform
+import re
 import time
+import weakref
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, TypeVar, cast
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _sigv4
 from ._credentials import Credentials, CredentialsProvider, as_provider
@@ -28,6 +28,8 @@ from ._dataset import DatasetHandle
 from ._exceptions import (
     CognitoSyncError,
     HTTPClientError,
+    NoRegionError,
+    ParamValidationError,
     ResponseParseError,
     ServiceError,
     service_error,
@@ -66,8 +68,10 @@ from ._operations import (
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
 from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryConfig, is_retryable, parse_retry_after, retrying
-from ._transport import HTTPResponse, Transport
-from ._version import __version__
+from ._transport import USER_AGENT, HTTPResponse, Transport
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("cognitosync_async")
 
@@ -83,10 +87,8 @@ _SKEW_CODES = frozenset(
     }
 )
 _EXPIRED_CODES = frozenset({"ExpiredTokenException", "ExpiredToken"})
-USER_AGENT = (
-    f"cognitosync-async/{__version__} python/{platform.python_version()} "
-    f"aiohttp/{aiohttp.__version__}"
-)
+# A signature-mismatch message may quote the canonical request, session token included.
+_SECURITY_TOKEN = re.compile(r"(?i)(x-amz-security-token:)[^\n']*")
 
 
 def default_endpoint(region: str, service: str = SERVICE) -> str:
@@ -100,7 +102,9 @@ def _host_header(endpoint: str) -> tuple[str, str]:
 
     url = URL(endpoint)
     if not url.scheme or not url.host:
-        raise ValueError(f"endpoint_url must be an absolute http(s) URL, got {endpoint!r}")
+        raise ParamValidationError(
+            "endpoint_url", f"must be an absolute http(s) URL, got {endpoint!r}"
+        )
     host = url.raw_host or ""
     if ":" in host:
         host = f"[{host}]"
@@ -140,9 +144,11 @@ class BaseClient:
     ) -> None:
         region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if not region:
-            raise ValueError("no region: pass region_name= or set AWS_REGION / AWS_DEFAULT_REGION")
+            raise NoRegionError(
+                "no region: pass region_name= or set AWS_REGION / AWS_DEFAULT_REGION"
+            )
         if not isinstance(max_attempts, int) or max_attempts < 1:
-            raise ValueError("max_attempts must be an integer >= 1")
+            raise ParamValidationError("max_attempts", "must be an integer >= 1")
         self.region_name: str = region
         self.endpoint_url: str = endpoint_url or default_endpoint(region, self.SERVICE)
         self._base, self._host = _host_header(self.endpoint_url)
@@ -189,7 +195,8 @@ class BaseClient:
 
     @property
     def session(self) -> aiohttp.ClientSession | None:
-        """The pooled session (None until first use)."""
+        """The session requests go through: the one passed as ``session=``, else
+        the client's own pooled session (None until the client is first used)."""
         return self._transport.session
 
     # ------------------------------------------------------------------ the call path
@@ -315,6 +322,8 @@ class BaseClient:
             )
             headers["Authorization"] = auth
         headers["User-Agent"] = self._user_agent
+        # as boto3 (http.client) asks: the body is read undecoded, so it must not be gzip'd
+        headers["Accept-Encoding"] = "identity"
         if not wire.body and wire.method != "GET":
             headers["Content-Length"] = "0"
         start = time.perf_counter()
@@ -385,6 +394,8 @@ class BaseClient:
             elif data is not None and not isinstance(data, dict):
                 message = body.decode("utf-8", "replace")
         code = code.split(":", 1)[0].rsplit("#", 1)[-1]
+        if "security-token" in message.lower():
+            message = _SECURITY_TOKEN.sub(r"\1<redacted>", message)
         err = service_error(
             code,
             message,
@@ -403,6 +414,9 @@ class CognitoSyncClient(BaseClient):
     Use one per event loop, as an async context manager or closing it with
     ``await client.close()``. Constructing it does no I/O.
     """
+
+    #: One lock per dataset, shared by all its handles (see ``dataset``); made on first use.
+    _dataset_locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] | None = None
 
     # ------------------------------------------------------------------ operations
 
@@ -745,6 +759,14 @@ class CognitoSyncClient(BaseClient):
                 "dataset_name": dataset_name,
             },
         )
+        # the conflict lock belongs to the dataset: handles on one dataset share it
+        locks = self._dataset_locks
+        if locks is None:
+            locks = self._dataset_locks = weakref.WeakValueDictionary()
+        key = (identity_pool_id, identity_id, dataset_name)
+        lock = locks.get(key)
+        if lock is None:
+            lock = locks[key] = asyncio.Lock()
         return DatasetHandle(
             self,
             identity_pool_id=identity_pool_id,
@@ -752,6 +774,7 @@ class CognitoSyncClient(BaseClient):
             dataset_name=dataset_name,
             max_rounds=max_rounds,
             device_id=device_id,
+            lock=lock,
         )
 
     # ------------------------------------------------------------------ paginators

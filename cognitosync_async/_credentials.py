@@ -14,13 +14,18 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from ._exceptions import NoCredentialsError
+from ._exceptions import NoCredentialsError, ParamValidationError
 
 log = logging.getLogger(__name__)
+
+
+def _aware(inst: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        raise ParamValidationError(attribute.name, "must be a timezone-aware datetime")
 
 
 @attrs.frozen
@@ -30,7 +35,7 @@ class Credentials:
     access_key_id: str
     secret_access_key: str = attrs.field(repr=False)
     session_token: str | None = attrs.field(default=None, repr=False)
-    expiration: datetime | None = None
+    expiration: datetime | None = attrs.field(default=None, validator=_aware)
 
 
 @runtime_checkable
@@ -58,6 +63,9 @@ class RefreshableCredentials:
 
     A refresh starts ``advisory_refresh`` before ``expiration``; however many
     calls are waiting, one fetch is in flight, and they all share its result.
+    If that early refresh fails while the current credentials have not yet
+    expired, they are used (a WARNING is logged) and the next call tries
+    again; once they have expired (or were invalidated) the failure is raised.
     Credentials without an expiration are kept for good.
     """
 
@@ -89,8 +97,20 @@ class RefreshableCredentials:
             return self._current
         if self._refresh is None or self._refresh.done():
             self._refresh = asyncio.ensure_future(self._do_refresh())
-        # shield: one waiter's cancellation must not cancel the shared refresh
-        return await asyncio.shield(self._refresh)
+        try:
+            # shield: one waiter's cancellation must not cancel the shared refresh
+            return await asyncio.shield(self._refresh)
+        except Exception as exc:
+            cur = self._current
+            if cur is None or cur.expiration is None or cur.expiration <= self._clock():
+                raise
+            log.warning(
+                "refreshing credentials failed (%s); using the current ones until they "
+                "expire at %s",
+                type(exc).__name__,
+                cur.expiration.isoformat(),
+            )
+            return cur
 
     async def _do_refresh(self) -> Credentials:
         creds = await self._fetch()
@@ -121,14 +141,17 @@ def _read_ini(path: str) -> configparser.RawConfigParser:
     return parser
 
 
-def _from_files(environ: Mapping[str, str]) -> Credentials | None:
+def _profile_section(environ: Mapping[str, str]) -> tuple[str, str]:
+    """``(profile, its section in the config file)``."""
     profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
+    return profile, profile if profile == "default" else f"profile {profile}"
+
+
+def _from_files(environ: Mapping[str, str]) -> Credentials | None:
+    profile, config_section = _profile_section(environ)
     creds_file = environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
     config_file = environ.get("AWS_CONFIG_FILE", "~/.aws/config")
-    for path, section in (
-        (creds_file, profile),
-        (config_file, profile if profile == "default" else f"profile {profile}"),
-    ):
+    for path, section in ((creds_file, profile), (config_file, config_section)):
         parser = _read_ini(path)
         if parser.has_section(section):
             sect = parser[section]
@@ -141,8 +164,7 @@ def _from_files(environ: Mapping[str, str]) -> Credentials | None:
 
 def region_from_files(environ: Mapping[str, str]) -> str | None:
     """The profile's ``region`` from the shared config file, if any."""
-    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
-    section = profile if profile == "default" else f"profile {profile}"
+    _, section = _profile_section(environ)
     parser = _read_ini(environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
     if parser.has_section(section):
         return parser[section].get("region") or None
@@ -154,11 +176,15 @@ def resolve_default(environ: Mapping[str, str] | None = None) -> Credentials:
     env = os.environ if environ is None else environ
     creds = _from_env(env) or _from_files(env)
     if creds is None:
-        raise NoCredentialsError(
-            "No AWS credentials: pass credentials=, or set AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY, or configure a profile in the shared credentials file"
-        )
+        raise _no_credentials()
     return creds
+
+
+def _no_credentials() -> NoCredentialsError:
+    return NoCredentialsError(
+        "No AWS credentials: pass credentials=, or set AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY, or configure a profile in the shared credentials file"
+    )
 
 
 class DefaultCredentialsProvider:
@@ -180,10 +206,10 @@ class DefaultCredentialsProvider:
         async with self._lock:
             creds = self._credentials
             if creds is None:
-                env = self._environ
-                creds = _from_env(os.environ if env is None else env)
+                env = os.environ if self._environ is None else self._environ
+                creds = _from_env(env) or await asyncio.to_thread(_from_files, env)
                 if creds is None:
-                    creds = await asyncio.to_thread(resolve_default, env)
+                    raise _no_credentials()
                 self._credentials = creds
             return creds
 
@@ -194,8 +220,9 @@ def as_provider(credentials: Credentials | CredentialsProvider | None) -> Creden
     if isinstance(credentials, Credentials):
         return StaticCredentialsProvider(credentials)
     if not callable(getattr(credentials, "get_credentials", None)):
-        raise TypeError(
-            "credentials= must be a Credentials or an object with "
-            "`async def get_credentials(self) -> Credentials`"
+        raise ParamValidationError(
+            "credentials",
+            "must be a Credentials or an object with "
+            "`async def get_credentials(self) -> Credentials`",
         )
     return credentials

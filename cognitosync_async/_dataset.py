@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from . import _validation as val
 from ._exceptions import (
     LimitExceededException,
     ParamValidationError,
@@ -207,8 +208,13 @@ def _check_limits(remote: Mapping[str, Record], patches: list[RecordPatch]) -> N
         )
 
 
+_VALUE_OR_NONE = val.optional(val.RECORD_VALUE)
+
+
 def _validate_values(values: Mapping[str, str | None]) -> dict[str, str | None]:
+    """The caller's changes, checked against the model's record rules before any I/O."""
     intent: dict[str, str | None] = {}
+    attribute = val.param("values")
     for key, value in values.items():
         if not isinstance(key, str) or not key:
             raise ParamValidationError("values", f"keys must be non-empty strings, got {key!r}")
@@ -216,6 +222,8 @@ def _validate_values(values: Mapping[str, str | None]) -> dict[str, str | None]:
             raise ParamValidationError(
                 "values", f"value of {key!r} must be a string or None, got {type(value).__name__}"
             )
+        val.RECORD_KEY(None, attribute, key)
+        _VALUE_OR_NONE(None, attribute, value)
         if _utf8(key) > PORTABLE_KEY_BYTES:
             warnings.warn(
                 f"record key {key[:32]!r}... is over {PORTABLE_KEY_BYTES} UTF-8 bytes: "
@@ -239,6 +247,7 @@ class DatasetHandle:
         dataset_name: str,
         max_rounds: int = 5,
         device_id: str | None = None,
+        lock: asyncio.Lock | None = None,
     ) -> None:
         self._client = client
         self.identity_pool_id = identity_pool_id
@@ -246,7 +255,9 @@ class DatasetHandle:
         self.dataset_name = dataset_name
         self.max_rounds = max_rounds
         self.device_id = device_id
-        self._lock = asyncio.Lock()
+        # serialises ``put`` on this dataset; ``client.dataset`` passes the one
+        # all handles on the same dataset share
+        self._lock = lock if lock is not None else asyncio.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -365,10 +376,12 @@ class DatasetHandle:
         ``SyncConflictError`` with the ``keys`` still conflicting.
         """
         if on_conflict not in ("overwrite", "keep_remote") and not callable(on_conflict):
-            raise ValueError("on_conflict must be 'overwrite', 'keep_remote' or a callable")
+            raise ParamValidationError(
+                "on_conflict", "must be 'overwrite', 'keep_remote' or a callable"
+            )
         rounds_allowed = max_rounds if max_rounds is not None else self.max_rounds
         if rounds_allowed < 1:
-            raise ValueError("max_rounds must be >= 1")
+            raise ParamValidationError("max_rounds", "must be >= 1")
         intent = _validate_values(values)
         async with self._lock:
             return await self._put(intent, on_conflict, rounds_allowed)
@@ -469,9 +482,10 @@ class DatasetHandle:
                 if inspect.isawaitable(result):
                     result = await result
                 if result is not None and not isinstance(result, str):
-                    raise TypeError(
-                        f"on_conflict resolver returned {type(result).__name__} for {key!r}; "
-                        "expected str or None"
+                    raise ParamValidationError(
+                        "on_conflict",
+                        f"the resolver returned {type(result).__name__} for {key!r}; "
+                        "expected str or None",
                     )
                 out[key] = result
         return out, conflicting

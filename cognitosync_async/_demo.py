@@ -64,14 +64,22 @@ class CallCounter(logging.Handler):
         self.errors = 0
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name != "cognitosync_async" or not str(record.msg).startswith("%s status="):
+        msg = str(record.msg)
+        if record.name != "cognitosync_async" or not msg.startswith("%s status="):
             return
         args: Any = record.args
-        status, attempt = int(args[1]), int(args[2])
         self.calls += 1
+        if msg.startswith("%s status=-"):
+            # "%s status=- attempt=%d duration=%.1fms error=%s": no answer (network error)
+            attempt, status = int(args[1]), None
+        else:
+            # "%s status=%d attempt=%d duration=%.1fms request_id=%s"
+            status, attempt = int(args[1]), int(args[2])
         if attempt > 1:
             self.retries += 1
-        if status == 429:
+        if status is None:
+            self.errors += 1
+        elif status == 429:
             self.throttled += 1
         elif status >= 300:
             self.errors += 1
@@ -122,7 +130,7 @@ class DemoReport:
         )
         return "\n".join([
             f"cognitosync-async demo: local service at {self.endpoint_url}",
-            f"  (SQLite {self.database}, throttling on)",
+            f"  (SQLite {self.database}, removed at the end; throttling on)",
             f"  wrote     {self.datasets_written} datasets for {self.identities} identities "
             f"({self.records_written} records) in {self.write_seconds:.1f}s",
             f"  read back {self.datasets_read} datasets in {self.pages_read} pages in "
@@ -241,10 +249,11 @@ async def _conflict(
     }
 
 
-def _paths(output: str | None) -> tuple[str, str, str]:
-    workdir = tempfile.mkdtemp(prefix="cognitosync-demo-")
-    export_path = os.path.abspath(output) if output else os.path.join(workdir, "export.jsonl")
-    return workdir, os.path.join(workdir, "local.sqlite3"), export_path
+def _export_path(output: str | None) -> str:
+    """``output``, or a file in a new directory that is kept (the report says where)."""
+    if output:
+        return os.path.abspath(output)
+    return os.path.join(tempfile.mkdtemp(prefix="cognitosync-demo-"), "export.jsonl")
 
 
 async def run_demo(
@@ -263,7 +272,10 @@ async def run_demo(
     old_level = logger.level
     logger.addHandler(counter)
     logger.setLevel(logging.DEBUG)
-    _, database, export_path = _paths(output)
+    export_path = _export_path(output)
+    # the database lives in its own directory, removed at the end (the export is kept)
+    dbdir = tempfile.TemporaryDirectory(prefix="cognitosync-demo-db-", ignore_cleanup_errors=True)
+    database = os.path.join(dbdir.name, "local.sqlite3")
     report = DemoReport(identities=identities, database=database, export_path=export_path)
     faults = Faults(throttle_rate=throttle_rate, throttle_burst=max(5, int(throttle_rate / 10)))
     ids = identity_ids(identities)
@@ -322,11 +334,7 @@ async def run_demo(
     finally:
         logger.removeHandler(counter)
         logger.setLevel(old_level)
-        for suffix in ("", "-wal", "-shm"):
-            try:
-                os.remove(database + suffix)
-            except OSError:
-                pass
+        dbdir.cleanup()
     report.elapsed = time.monotonic() - start
     report.calls = counter.calls
     report.retries = counter.retries

@@ -3,6 +3,7 @@
     CognitoSyncError
     ├── ParamValidationError (also ValueError)   bad input, raised before any I/O
     ├── ClientStateError (also RuntimeError)      used after close(), or from another loop
+    ├── NoRegionError (also ValueError)           no region given and none in the environment
     ├── NoCredentialsError                        no credentials found anywhere
     ├── HTTPClientError                           the request did not get a readable answer
     │   ├── EndpointConnectionError               connect failed, or the connection dropped
@@ -13,8 +14,9 @@
         │   of Cognito Sync and of Cognito Identity)
         └── (an unknown code is a plain ServiceError)
 
-Foreign exceptions (aiohttp, json, OS errors) are translated at one boundary,
-``_transport``, and attached as ``__cause__``.
+Foreign exceptions are translated where they arise and attached as
+``__cause__``: aiohttp's (network, timeouts) in ``_transport``; an
+unreadable JSON body in ``_client._attempt`` (``ResponseParseError``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ class ParamValidationError(CognitoSyncError, ValueError):
 
 class ClientStateError(CognitoSyncError, RuntimeError):
     """The client cannot be used here: it is closed, or bound to another event loop."""
+
+
+class NoRegionError(CognitoSyncError, ValueError):
+    """No region was given and none is set in the environment."""
 
 
 class NoCredentialsError(CognitoSyncError):

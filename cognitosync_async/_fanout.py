@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from ._exceptions import ParamValidationError
 from ._ratelimit import TokenBucket
 
 T = TypeVar("T")
@@ -74,9 +75,9 @@ class FanOut(AsyncIterator[FanOutResult[T, R]], Generic[T, R]):
         rate: float | None,
     ) -> None:
         if not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError("concurrency must be an integer >= 1")
+            raise ParamValidationError("concurrency", "must be an integer >= 1")
         if rate is not None and rate <= 0:
-            raise ValueError("rate must be > 0 calls a second")
+            raise ParamValidationError("rate", "must be > 0 calls a second")
         self._fn = fn
         self._concurrency = concurrency
         self._bucket = TokenBucket(rate, burst=1.0) if rate else None

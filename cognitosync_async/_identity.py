@@ -26,13 +26,12 @@ from types import TracebackType
 from typing import Any, TypeAlias, cast
 
 import attrs
-from attrs import validators as v
 
 from . import _validation as val
 from ._client import BaseClient
 from ._credentials import Credentials, RefreshableCredentials
-from ._exceptions import ClientStateError, ResponseParseError
-from ._models import parse, parse_timestamp
+from ._exceptions import ClientStateError, ParamValidationError, ResponseParseError
+from ._models import _wire, parse, parse_timestamp
 from ._operations import REQUIRED, Member, Operation
 from ._paginate import Paginator
 
@@ -40,9 +39,6 @@ log = logging.getLogger(__name__)
 
 SERVICE = "cognito-identity"
 TARGET_PREFIX = "AWSCognitoIdentityService."
-#: The login name under which an OpenID token from Cognito Identity itself is passed
-#: (developer-authenticated identities: ``GetOpenIdTokenForDeveloperIdentity``).
-COGNITO_IDENTITY_LOGIN = "cognito-identity.amazonaws.com"
 #: ``ListIdentities`` requires ``MaxResults`` in 1..60; ``iter_identities`` asks for 60.
 DEFAULT_IDENTITIES_PAGE = 60
 DEFAULT_ADVISORY_REFRESH = timedelta(minutes=5)
@@ -56,47 +52,25 @@ Logins: TypeAlias = "Mapping[str, str] | Callable[[], Awaitable[Mapping[str, str
 # Validation: the shapes of botocore's cognito-identity 2014-06-30 model.
 
 
-def _no_bool(inst: Any, attribute: Any, value: Any) -> None:
-    if isinstance(value, bool):
-        raise TypeError(f"'{attribute.name}' must be an integer, not a bool")
-
-
-def _bounded_int(low: int, high: int) -> val.Validator:
-    return val.rule(v.instance_of(int), _no_bool, v.ge(low), v.le(high))
-
-
-def _str_len(low: int, high: int) -> val.Validator:
-    return v.and_(v.instance_of(str), v.min_len(low), v.max_len(high))
-
-
-def _map(key: val.Validator, value: val.Validator, max_entries: int) -> val.Validator:
-    return val.rule(
-        v.deep_mapping(
-            key_validator=key, value_validator=value, mapping_validator=v.instance_of(dict)
-        ),
-        v.max_len(max_entries),
-    )
-
-
-IDENTITY_POOL_ID = val.IDENTITY_POOL_ID
-IDENTITY_ID = val.IDENTITY_ID
 ACCOUNT_ID = val.string(min_len=1, max_len=15, pattern=r"\d+")
 # IdentityProviderName 1..128 -> IdentityProviderToken 1..50000 (sensitive), at most 10.
-LOGINS = _map(_str_len(1, 128), _str_len(1, 50_000), 10)
+LOGINS = val.str_map(
+    key=val.string(min_len=1, max_len=128), value=val.string(min_len=1, max_len=50_000),
+    max_entries=10,
+)
 ARN_STRING = val.string(min_len=20, max_len=2048)
-QUERY_LIMIT = _bounded_int(1, 60)
+QUERY_LIMIT = val.integer(minimum=1, maximum=60)
 PAGINATION_KEY = val.string(min_len=1, max_len=65_535, pattern=r"[\S]+")
 HIDE_DISABLED = val.boolean()
-PRINCIPAL_TAGS = _map(_str_len(1, 128), _str_len(1, 256), 50)
-TOKEN_DURATION = _bounded_int(1, 86_400)
+PRINCIPAL_TAGS = val.str_map(
+    key=val.string(min_len=1, max_len=128), value=val.string(min_len=1, max_len=256),
+    max_entries=50,
+)
+TOKEN_DURATION = val.integer(minimum=1, maximum=86_400)
 
 
 # --------------------------------------------------------------------------
 # Models
-
-
-def _wire(name: str, **kw: Any) -> Any:
-    return attrs.field(default=None, metadata={"wire": name}, **kw)
 
 
 @attrs.define
@@ -106,8 +80,8 @@ class IdentityDescription:
     identity_id: str | None = _wire("IdentityId")
     #: Names of the login providers linked to the identity (empty or None: unauthenticated).
     logins: list[str] | None = _wire("Logins")
-    creation_date: datetime | None = _wire("CreationDate")
-    last_modified_date: datetime | None = _wire("LastModifiedDate")
+    creation_date: datetime | None = _wire("CreationDate", conv=parse_timestamp)
+    last_modified_date: datetime | None = _wire("LastModifiedDate", conv=parse_timestamp)
 
 
 def _to_credentials(value: Any) -> Credentials | None:
@@ -142,13 +116,13 @@ class GetIdResponse:
 class GetCredentialsForIdentityResponse:
     identity_id: str | None = _wire("IdentityId")
     #: The temporary credentials (their ``repr`` hides the secret and the token).
-    credentials: Credentials | None = _wire("Credentials", converter=_to_credentials)
+    credentials: Credentials | None = _wire("Credentials", conv=_to_credentials)
 
 
 @attrs.define
 class ListIdentitiesResponse:
     identity_pool_id: str | None = _wire("IdentityPoolId")
-    identities: list[IdentityDescription] | None = _wire("Identities", converter=_to_identities)
+    identities: list[IdentityDescription] | None = _wire("Identities", conv=_to_identities)
     next_token: str | None = _wire("NextToken")
 
 
@@ -175,7 +149,7 @@ def _operation(
     )
 
 
-_POOL = _body("identity_pool_id", "IdentityPoolId", IDENTITY_POOL_ID, required=True)
+_POOL = _body("identity_pool_id", "IdentityPoolId", val.IDENTITY_POOL_ID, required=True)
 _LOGINS = _body("logins", "Logins", LOGINS)
 
 IDENTITY_OPERATIONS: dict[str, Operation] = {
@@ -191,7 +165,7 @@ IDENTITY_OPERATIONS: dict[str, Operation] = {
             "GetCredentialsForIdentity",
             GetCredentialsForIdentityResponse,
             (
-                _body("identity_id", "IdentityId", IDENTITY_ID, required=True),
+                _body("identity_id", "IdentityId", val.IDENTITY_ID, required=True),
                 _LOGINS,
                 _body("custom_role_arn", "CustomRoleArn", ARN_STRING),
             ),
@@ -212,7 +186,7 @@ IDENTITY_OPERATIONS: dict[str, Operation] = {
             GetOpenIdTokenForDeveloperIdentityResponse,
             (
                 _POOL,
-                _body("identity_id", "IdentityId", IDENTITY_ID),
+                _body("identity_id", "IdentityId", val.IDENTITY_ID),
                 _body("logins", "Logins", LOGINS, required=True),
                 _body("principal_tags", "PrincipalTags", PRINCIPAL_TAGS),
                 _body("token_duration", "TokenDuration", TOKEN_DURATION),
@@ -386,9 +360,9 @@ class CognitoIdentityCredentials(RefreshableCredentials):
         advisory_refresh: timedelta | float = DEFAULT_ADVISORY_REFRESH,
         client: CognitoIdentityClient | None = None,
     ) -> None:
-        IDENTITY_POOL_ID(None, val.param("identity_pool_id"), identity_pool_id)
+        val.IDENTITY_POOL_ID(None, val.param("identity_pool_id"), identity_pool_id)
         if identity_id is not None:
-            IDENTITY_ID(None, val.param("identity_id"), identity_id)
+            val.IDENTITY_ID(None, val.param("identity_id"), identity_id)
         if logins is not None and not callable(logins):
             logins = dict(logins)
             LOGINS(None, val.param("logins"), logins)
@@ -398,7 +372,7 @@ class CognitoIdentityCredentials(RefreshableCredentials):
             else timedelta(seconds=advisory_refresh)
         )
         if margin < timedelta(0):
-            raise ValueError("advisory_refresh must not be negative")
+            raise ParamValidationError("advisory_refresh", "must not be negative")
         super().__init__(self._fetch_credentials, advisory_refresh=margin)
         self.identity_pool_id = identity_pool_id
         self.region_name: str = (

@@ -1,8 +1,9 @@
 """attrs classes: structured inputs (validated) and outputs (plain).
 
-Output classes carry their wire member name in field metadata (``wire``);
-``parse`` turns a JSON object into an instance, ignoring unknown members and
-reading ``null`` as absent, as botocore does.
+Output classes carry their wire member name in field metadata (``wire``),
+and the converter of a member that needs one (``conv``: timestamps, nested
+classes, lists of them); ``parse`` turns a JSON object into an instance,
+ignoring unknown members and reading ``null`` as absent, as botocore does.
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from . import _validation as val
 
 T = TypeVar("T")
 _UTC = timezone.utc
+Converter = Callable[[Any], Any]
 
 
-def _wire(name: str, **kw: Any) -> Any:
-    return attrs.field(default=None, metadata={"wire": name}, **kw)
+def _wire(name: str, *, conv: Converter | None = None, **kw: Any) -> Any:
+    """A field read from the wire member ``name``, through ``conv`` when given
+    (``parse`` applies it to a present, non-null value)."""
+    metadata: dict[str, Any] = {"wire": name}
+    if conv is not None:
+        metadata["conv"] = conv
+    return attrs.field(default=None, metadata=metadata, **kw)
 
 
 # --------------------------------------------------------------------------
@@ -131,160 +138,6 @@ def parse_timestamp(value: Any) -> datetime | None:
     raise TypeError(f"not a timestamp: {value!r}")
 
 
-@attrs.define
-class Record:
-    """A record of a dataset; a removed record (tombstone) has ``value`` None."""
-
-    key: str | None = _wire("Key")
-    value: str | None = _wire("Value")
-    sync_count: int | None = _wire("SyncCount")
-    last_modified_date: datetime | None = _wire("LastModifiedDate")
-    last_modified_by: str | None = _wire("LastModifiedBy")
-    device_last_modified_date: datetime | None = _wire("DeviceLastModifiedDate")
-
-
-@attrs.define
-class Dataset:
-    identity_id: str | None = _wire("IdentityId")
-    dataset_name: str | None = _wire("DatasetName")
-    creation_date: datetime | None = _wire("CreationDate")
-    last_modified_date: datetime | None = _wire("LastModifiedDate")
-    last_modified_by: str | None = _wire("LastModifiedBy")
-    data_storage: int | None = _wire("DataStorage")
-    num_records: int | None = _wire("NumRecords")
-
-
-@attrs.define
-class IdentityPoolUsage:
-    identity_pool_id: str | None = _wire("IdentityPoolId")
-    sync_sessions_count: int | None = _wire("SyncSessionsCount")
-    data_storage: int | None = _wire("DataStorage")
-    last_modified_date: datetime | None = _wire("LastModifiedDate")
-
-
-@attrs.define
-class IdentityUsage:
-    identity_id: str | None = _wire("IdentityId")
-    identity_pool_id: str | None = _wire("IdentityPoolId")
-    last_modified_date: datetime | None = _wire("LastModifiedDate")
-    dataset_count: int | None = _wire("DatasetCount")
-    data_storage: int | None = _wire("DataStorage")
-
-
-@attrs.define
-class BulkPublishResponse:
-    identity_pool_id: str | None = _wire("IdentityPoolId")
-
-
-@attrs.define
-class DeleteDatasetResponse:
-    dataset: Dataset | None = _wire("Dataset")
-
-
-@attrs.define
-class DescribeDatasetResponse:
-    dataset: Dataset | None = _wire("Dataset")
-
-
-@attrs.define
-class DescribeIdentityPoolUsageResponse:
-    identity_pool_usage: IdentityPoolUsage | None = _wire("IdentityPoolUsage")
-
-
-@attrs.define
-class DescribeIdentityUsageResponse:
-    identity_usage: IdentityUsage | None = _wire("IdentityUsage")
-
-
-@attrs.define
-class GetBulkPublishDetailsResponse:
-    identity_pool_id: str | None = _wire("IdentityPoolId")
-    bulk_publish_start_time: datetime | None = _wire("BulkPublishStartTime")
-    bulk_publish_complete_time: datetime | None = _wire("BulkPublishCompleteTime")
-    bulk_publish_status: str | None = _wire("BulkPublishStatus")
-    failure_message: str | None = _wire("FailureMessage")
-
-
-@attrs.define
-class GetCognitoEventsResponse:
-    events: dict[str, str] | None = _wire("Events")
-
-
-@attrs.define
-class GetIdentityPoolConfigurationResponse:
-    identity_pool_id: str | None = _wire("IdentityPoolId")
-    push_sync: PushSync | None = _wire("PushSync")
-    cognito_streams: CognitoStreams | None = _wire("CognitoStreams")
-
-
-@attrs.define
-class ListDatasetsResponse:
-    datasets: list[Dataset] | None = _wire("Datasets")
-    count: int | None = _wire("Count")
-    next_token: str | None = _wire("NextToken")
-
-
-@attrs.define
-class ListIdentityPoolUsageResponse:
-    identity_pool_usages: list[IdentityPoolUsage] | None = _wire("IdentityPoolUsages")
-    max_results: int | None = _wire("MaxResults")
-    count: int | None = _wire("Count")
-    next_token: str | None = _wire("NextToken")
-
-
-@attrs.define
-class ListRecordsResponse:
-    records: list[Record] | None = _wire("Records")
-    next_token: str | None = _wire("NextToken")
-    count: int | None = _wire("Count")
-    dataset_sync_count: int | None = _wire("DatasetSyncCount")
-    last_modified_by: str | None = _wire("LastModifiedBy")
-    merged_dataset_names: list[str] | None = _wire("MergedDatasetNames")
-    dataset_exists: bool | None = _wire("DatasetExists")
-    dataset_deleted_after_requested_sync_count: bool | None = _wire(
-        "DatasetDeletedAfterRequestedSyncCount"
-    )
-    sync_session_token: str | None = _wire("SyncSessionToken")
-
-
-@attrs.define
-class RegisterDeviceResponse:
-    device_id: str | None = _wire("DeviceId")
-
-
-@attrs.define
-class SetCognitoEventsResponse:
-    pass
-
-
-@attrs.define
-class SetIdentityPoolConfigurationResponse:
-    identity_pool_id: str | None = _wire("IdentityPoolId")
-    push_sync: PushSync | None = _wire("PushSync")
-    cognito_streams: CognitoStreams | None = _wire("CognitoStreams")
-
-
-@attrs.define
-class SubscribeToDatasetResponse:
-    pass
-
-
-@attrs.define
-class UnsubscribeFromDatasetResponse:
-    pass
-
-
-@attrs.define
-class UpdateRecordsResponse:
-    records: list[Record] | None = _wire("Records")
-
-
-# --------------------------------------------------------------------------
-# Parsing: one converter per field, worked out once per class.
-
-Converter = Callable[[Any], Any]
-
-
 def _identity(value: Any) -> Any:
     return value
 
@@ -306,6 +159,20 @@ def _nested(cls: type) -> Converter:
 
 
 _from_epoch = datetime.fromtimestamp
+
+
+@attrs.define
+class Record:
+    """A record of a dataset; a removed record (tombstone) has ``value`` None."""
+
+    key: str | None = _wire("Key")
+    value: str | None = _wire("Value")
+    sync_count: int | None = _wire("SyncCount")
+    last_modified_date: datetime | None = _wire("LastModifiedDate", conv=parse_timestamp)
+    last_modified_by: str | None = _wire("LastModifiedBy")
+    device_last_modified_date: datetime | None = _wire(
+        "DeviceLastModifiedDate", conv=parse_timestamp
+    )
 
 
 def _records(value: Any) -> Any:
@@ -348,17 +215,150 @@ def _records(value: Any) -> Any:
     return out
 
 
-_TYPE_CONVERTERS: dict[Any, Converter] = {
-    "datetime | None": parse_timestamp,
-    "Dataset | None": _nested(Dataset),
-    "IdentityPoolUsage | None": _nested(IdentityPoolUsage),
-    "IdentityUsage | None": _nested(IdentityUsage),
-    "PushSync | None": _nested(PushSync),
-    "CognitoStreams | None": _nested(CognitoStreams),
-    "list[Record] | None": _records,
-    "list[Dataset] | None": _list(_nested(Dataset)),
-    "list[IdentityPoolUsage] | None": _list(_nested(IdentityPoolUsage)),
-}
+@attrs.define
+class Dataset:
+    identity_id: str | None = _wire("IdentityId")
+    dataset_name: str | None = _wire("DatasetName")
+    creation_date: datetime | None = _wire("CreationDate", conv=parse_timestamp)
+    last_modified_date: datetime | None = _wire("LastModifiedDate", conv=parse_timestamp)
+    last_modified_by: str | None = _wire("LastModifiedBy")
+    data_storage: int | None = _wire("DataStorage")
+    num_records: int | None = _wire("NumRecords")
+
+
+@attrs.define
+class IdentityPoolUsage:
+    identity_pool_id: str | None = _wire("IdentityPoolId")
+    sync_sessions_count: int | None = _wire("SyncSessionsCount")
+    data_storage: int | None = _wire("DataStorage")
+    last_modified_date: datetime | None = _wire("LastModifiedDate", conv=parse_timestamp)
+
+
+@attrs.define
+class IdentityUsage:
+    identity_id: str | None = _wire("IdentityId")
+    identity_pool_id: str | None = _wire("IdentityPoolId")
+    last_modified_date: datetime | None = _wire("LastModifiedDate", conv=parse_timestamp)
+    dataset_count: int | None = _wire("DatasetCount")
+    data_storage: int | None = _wire("DataStorage")
+
+
+@attrs.define
+class BulkPublishResponse:
+    identity_pool_id: str | None = _wire("IdentityPoolId")
+
+
+@attrs.define
+class DeleteDatasetResponse:
+    dataset: Dataset | None = _wire("Dataset", conv=_nested(Dataset))
+
+
+@attrs.define
+class DescribeDatasetResponse:
+    dataset: Dataset | None = _wire("Dataset", conv=_nested(Dataset))
+
+
+@attrs.define
+class DescribeIdentityPoolUsageResponse:
+    identity_pool_usage: IdentityPoolUsage | None = _wire(
+        "IdentityPoolUsage", conv=_nested(IdentityPoolUsage)
+    )
+
+
+@attrs.define
+class DescribeIdentityUsageResponse:
+    identity_usage: IdentityUsage | None = _wire("IdentityUsage", conv=_nested(IdentityUsage))
+
+
+@attrs.define
+class GetBulkPublishDetailsResponse:
+    identity_pool_id: str | None = _wire("IdentityPoolId")
+    bulk_publish_start_time: datetime | None = _wire("BulkPublishStartTime", conv=parse_timestamp)
+    bulk_publish_complete_time: datetime | None = _wire(
+        "BulkPublishCompleteTime", conv=parse_timestamp
+    )
+    bulk_publish_status: str | None = _wire("BulkPublishStatus")
+    failure_message: str | None = _wire("FailureMessage")
+
+
+@attrs.define
+class GetCognitoEventsResponse:
+    events: dict[str, str] | None = _wire("Events")
+
+
+@attrs.define
+class GetIdentityPoolConfigurationResponse:
+    identity_pool_id: str | None = _wire("IdentityPoolId")
+    push_sync: PushSync | None = _wire("PushSync", conv=_nested(PushSync))
+    cognito_streams: CognitoStreams | None = _wire("CognitoStreams", conv=_nested(CognitoStreams))
+
+
+@attrs.define
+class ListDatasetsResponse:
+    datasets: list[Dataset] | None = _wire("Datasets", conv=_list(_nested(Dataset)))
+    count: int | None = _wire("Count")
+    next_token: str | None = _wire("NextToken")
+
+
+@attrs.define
+class ListIdentityPoolUsageResponse:
+    identity_pool_usages: list[IdentityPoolUsage] | None = _wire(
+        "IdentityPoolUsages", conv=_list(_nested(IdentityPoolUsage))
+    )
+    max_results: int | None = _wire("MaxResults")
+    count: int | None = _wire("Count")
+    next_token: str | None = _wire("NextToken")
+
+
+@attrs.define
+class ListRecordsResponse:
+    records: list[Record] | None = _wire("Records", conv=_records)
+    next_token: str | None = _wire("NextToken")
+    count: int | None = _wire("Count")
+    dataset_sync_count: int | None = _wire("DatasetSyncCount")
+    last_modified_by: str | None = _wire("LastModifiedBy")
+    merged_dataset_names: list[str] | None = _wire("MergedDatasetNames")
+    dataset_exists: bool | None = _wire("DatasetExists")
+    dataset_deleted_after_requested_sync_count: bool | None = _wire(
+        "DatasetDeletedAfterRequestedSyncCount"
+    )
+    sync_session_token: str | None = _wire("SyncSessionToken")
+
+
+@attrs.define
+class RegisterDeviceResponse:
+    device_id: str | None = _wire("DeviceId")
+
+
+@attrs.define
+class SetCognitoEventsResponse:
+    pass
+
+
+@attrs.define
+class SetIdentityPoolConfigurationResponse:
+    identity_pool_id: str | None = _wire("IdentityPoolId")
+    push_sync: PushSync | None = _wire("PushSync", conv=_nested(PushSync))
+    cognito_streams: CognitoStreams | None = _wire("CognitoStreams", conv=_nested(CognitoStreams))
+
+
+@attrs.define
+class SubscribeToDatasetResponse:
+    pass
+
+
+@attrs.define
+class UnsubscribeFromDatasetResponse:
+    pass
+
+
+@attrs.define
+class UpdateRecordsResponse:
+    records: list[Record] | None = _wire("Records", conv=_records)
+
+
+# --------------------------------------------------------------------------
+# Parsing: one converter per field (``conv`` in its metadata), read once per class.
 
 _PLANS: dict[type, tuple[tuple[str, Converter], ...]] = {}
 
@@ -367,7 +367,7 @@ def _plan(cls: type) -> tuple[tuple[str, Converter], ...]:
     plan = _PLANS.get(cls)
     if plan is None:
         plan = tuple(
-            (f.metadata["wire"], _TYPE_CONVERTERS.get(f.type, _identity))
+            (f.metadata["wire"], f.metadata.get("conv", _identity))
             for f in attrs.fields(cls)
         )
         _PLANS[cls] = plan

@@ -86,7 +86,8 @@ def _percent(match: re.Match[str]) -> str:
 
 
 def _uri(name: str, wire: str, check: val.Validator) -> Member:
-    return Member(name, wire, "uri", check, required=True)
+    """A path label: required, and never ``.`` or ``..`` whatever its shape."""
+    return Member(name, wire, "uri", val.path_segment(check), required=True)
 
 
 POOL = _uri("identity_pool_id", "IdentityPoolId", val.IDENTITY_POOL_ID)
@@ -248,11 +249,12 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
-# Strings that passed a rule, by (rule, value): the rules are pure functions of
-# an immutable str, so a success is remembered (bounded; cleared when full).
-_VALID_STR: dict[tuple[val.Validator, str], None] = {}
-_VALID_STR_MAX = 512
-_PARAMS: dict[str, Any] = {}
+# Path labels (ids, dataset names) that passed their rule, by (rule, value): the
+# rules are pure functions of an immutable str, and the same ids come back call
+# after call, so a success is remembered (bounded; cleared when full). Other
+# members (tokens, unique per call) are not: they would only evict the ids.
+_VALID_URI: dict[tuple[val.Validator, str], None] = {}
+_VALID_URI_MAX = 512
 
 
 #: The default of a required keyword argument: leaving it out is a
@@ -268,20 +270,16 @@ def validate(op: Operation, values: dict[str, Any]) -> None:
             if member.required:
                 raise ParamValidationError(member.name, "missing required parameter")
             continue
-        if type(value) is str:
-            key = (member.check, value)
-            if key in _VALID_STR:
-                continue
-        else:
-            key = None
-        param = _PARAMS.get(member.name)
-        if param is None:
-            param = _PARAMS[member.name] = val.param(member.name)
-        member.check(None, param, value)
-        if key is not None:
-            if len(_VALID_STR) >= _VALID_STR_MAX:
-                _VALID_STR.clear()
-            _VALID_STR[key] = None
+        if member.location != "uri" or type(value) is not str:
+            member.check(None, member, value)  # a Member has the .name a rule words
+            continue
+        key = (member.check, value)
+        if key in _VALID_URI:
+            continue
+        member.check(None, member, value)
+        if len(_VALID_URI) >= _VALID_URI_MAX:
+            _VALID_URI.clear()
+        _VALID_URI[key] = None
 
 
 def _body_value(value: Any) -> Any:

@@ -16,7 +16,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from ._exceptions import ParamValidationError
+from ._exceptions import ClientStateError, ParamValidationError
 from ._models import (
     Dataset,
     IdentityPoolUsage,
@@ -83,7 +83,7 @@ class Paginator(Generic[P, T]):
         self._page_token: str | None = None
         self._page_len = 0
         self._consumed = 0
-        self._service_next: str | None = starting_token
+        self._service_next: str | None = None  # set with each page (read only after one)
         # What ``_next_page`` fetches next: (service token, items to skip), None when done.
         self._pending: tuple[str | None, int] | None = None
         self._remaining = max_items
@@ -110,7 +110,7 @@ class Paginator(Generic[P, T]):
 
     def _claim(self) -> None:
         if self._started:
-            raise RuntimeError("a paginator can be iterated once; make a new one")
+            raise ClientStateError("a paginator can be iterated once; make a new one")
         self._started = True
         self._pending = (None, 0)
         if self._starting_token is not None:
@@ -185,7 +185,7 @@ class _Items(Generic[T]):
                 self._items = []
                 raise StopAsyncIteration
             page, self._first, _ = step
-            self._items = list(getattr(page, pg._items_attr) or ())
+            self._items = getattr(page, pg._items_attr) or []
             self._pos = 0
         item = self._items[self._pos]
         self._pos += 1

@@ -101,9 +101,14 @@ def signature(
     service: str,
     date: str,
     canonical_request: str,
+    scope: str | None = None,
 ) -> str:
-    """The hex signature of a canonical request made at ``date`` (an amz date)."""
-    scope = credential_scope(date[:8], region, service)
+    """The hex signature of a canonical request made at ``date`` (an amz date).
+
+    ``scope`` is the credential scope when the caller has it already.
+    """
+    if scope is None:
+        scope = credential_scope(date[:8], region, service)
     string_to_sign = (
         f"{ALGORITHM}\n{date}\n{scope}\n"
         f"{_sha256(canonical_request.encode('utf-8')).hexdigest()}"
@@ -127,9 +132,17 @@ def build_canonical_request(
 
 
 def authorization(
-    *, access_key_id: str, date: str, region: str, service: str, signed_headers: str, sig: str
+    *,
+    access_key_id: str,
+    date: str,
+    region: str,
+    service: str,
+    signed_headers: str,
+    sig: str,
+    scope: str | None = None,
 ) -> str:
-    scope = credential_scope(date[:8], region, service)
+    if scope is None:
+        scope = credential_scope(date[:8], region, service)
     return (
         f"{ALGORITHM} Credential={access_key_id}/{scope}, "
         f"SignedHeaders={signed_headers}, Signature={sig}"
@@ -158,6 +171,7 @@ def sign(
     canonical request)``.
     """
     block, signed = canonical_headers(headers)
+    scope = credential_scope(date[:8], region, service)
     creq = build_canonical_request(
         method.upper(),
         canonical_uri(path, normalize=normalize),
@@ -172,6 +186,7 @@ def sign(
         service=service,
         date=date,
         canonical_request=creq,
+        scope=scope,
     )
     auth = authorization(
         access_key_id=access_key_id,
@@ -180,5 +195,6 @@ def sign(
         service=service,
         signed_headers=signed,
         sig=sig,
+        scope=scope,
     )
     return auth, creq

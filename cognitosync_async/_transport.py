@@ -1,4 +1,4 @@
-"""The HTTP boundary: the only module that imports aiohttp.
+"""The HTTP boundary: the only module that uses aiohttp at run time.
 
 One pooled ``aiohttp.ClientSession`` per client, opened in the running loop
 on first use. aiohttp's exceptions become the SDK's here, and nowhere else.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import platform
 from collections.abc import Mapping
 
 import aiohttp
@@ -21,17 +22,19 @@ from ._exceptions import (
     HTTPClientError,
     ReadTimeoutError,
 )
+from ._version import __version__
+
+USER_AGENT = (
+    f"cognitosync-async/{__version__} python/{platform.python_version()} "
+    f"aiohttp/{aiohttp.__version__}"
+)
 
 
 @attrs.frozen
 class HTTPResponse:
     status: int
-    reason: str
     headers: Mapping[str, str]  # case-insensitive
     body: bytes
-
-
-_IDENTITY_ENCODING = {"Accept-Encoding": "identity"}
 
 
 class Transport:
@@ -50,8 +53,11 @@ class Transport:
         self._owns_session = session is None
         self._max_connections = max_connections
         self._keepalive_timeout = keepalive_timeout
+        # sock_connect, not connect: aiohttp's ``connect`` also times the wait for
+        # a free pooled connection, which is no network failure (botocore times
+        # the connect only)
         self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=connect_timeout, sock_read=read_timeout
+            total=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -83,11 +89,8 @@ class Transport:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._timeout,
+                # the body is read undecoded (the client asks for identity encoding)
                 auto_decompress=False,
-                # as boto3 (http.client) asks: the body is read undecoded, so it
-                # must not be gzip'd (aiohttp would otherwise offer gzip, deflate)
-                headers={"Accept-Encoding": "identity"},
-                skip_auto_headers=("Content-Type", "Accept"),
                 cookie_jar=aiohttp.DummyCookieJar(),  # AWS APIs set no cookies
             )
         self._loop = loop
@@ -112,19 +115,26 @@ class Transport:
             async with self._session.request(
                 method,
                 URL(url, encoded=True),
-                # the SDK's own session asks for identity encoding; a caller's may not
-                headers=headers if self._owns_session else {**_IDENTITY_ENCODING, **headers},
+                headers=headers,
+                # per request, so that a caller's session sends the same headers
+                skip_auto_headers=("Content-Type", "Accept"),
                 # over 1 MiB, raw bytes make aiohttp warn (ResourceWarning): stream them
                 data=(body or None) if len(body) <= 2**20 else io.BytesIO(body),
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as resp:
                 data = await resp.read()
-                return HTTPResponse(resp.status, resp.reason or "", resp.headers, data)
+                return HTTPResponse(resp.status, resp.headers, data)
         except aiohttp.ConnectionTimeoutError as exc:
             raise ConnectTimeoutError(f"timed out connecting to {URL(url).origin()}") from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise ReadTimeoutError(f"timed out reading from {URL(url).origin()}") from exc
+        except aiohttp.ClientSSLError as exc:
+            # TLS and certificate failures (ClientConnectorCertificateError included):
+            # a retry cannot fix them, so not EndpointConnectionError
+            raise HTTPClientError(
+                f"TLS failure with {URL(url).origin()}: {type(exc).__name__}: {exc}"
+            ) from exc
         except aiohttp.ClientConnectorError as exc:
             raise EndpointConnectionError(
                 f"could not connect to {URL(url).origin()}: {exc.os_error}"

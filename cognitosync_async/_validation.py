@@ -9,7 +9,7 @@ arguments of each operation.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -29,19 +29,72 @@ class _Param:
 
 
 def rule(*validators: Validator) -> Validator:
-    """One attrs validator from several, raising ParamValidationError."""
-    combined = v.and_(*validators)
+    """One attrs validator from several, raising ParamValidationError.
+
+    The error names the parameter and words the rule it broke, never the
+    value (a record value, a token, a secret): attrs's own messages quote it.
+    """
 
     def check(inst: Any, attribute: Any, value: Any) -> None:
-        try:
-            combined(inst, attribute, value)
-        except ParamValidationError:
-            raise
-        except (TypeError, ValueError) as exc:
-            msg = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-            raise ParamValidationError(attribute.name, msg) from None
+        for validator in validators:
+            try:
+                validator(inst, attribute, value)
+            except (TypeError, ValueError) as exc:
+                broken = _broken_rule(validator, exc, inst, attribute, value)
+                raise ParamValidationError(attribute.name, broken) from None
 
     return check
+
+
+def _broken_rule(validator: Any, exc: BaseException, inst: Any, attribute: Any, value: Any) -> str:
+    """The words for the rule that ``validator`` found broken by ``value``: its
+    bounds, pattern, options or expected type, with at most a length or a type
+    name from the value itself."""
+    # deep_iterable / deep_mapping: find the part that broke, word its rule
+    for where, part, part_value in _parts(validator, value):
+        try:
+            part(inst, attribute, part_value)
+        except (TypeError, ValueError) as part_exc:
+            broken = _broken_rule(part, part_exc, inst, attribute, part_value)
+            if not where:
+                return broken
+            return f"{where} {broken}" if broken.startswith("must") else f"{where}: {broken}"
+    if isinstance(exc, ParamValidationError):  # one of ours, already worded
+        return exc.rule
+    # instance_of, matches_re, in_: exc.args is (msg, attribute, rule, value)
+    if len(exc.args) == 4:
+        expected, got = exc.args[2], exc.args[3]
+        if isinstance(expected, type):
+            return f"must be of type {expected.__name__}, got {type(got).__name__}"
+        if isinstance(expected, re.Pattern):
+            return f"must match the pattern {expected.pattern!r}"
+        return f"must be one of {tuple(expected)!r}"
+    # min_len, max_len, ge/gt/le/lt: only a message (ge's quotes the value)
+    if hasattr(validator, "max_length"):
+        return f"length must be <= {validator.max_length} (got {len(value)})"
+    if hasattr(validator, "min_length"):
+        return f"length must be >= {validator.min_length} (got {len(value)})"
+    if hasattr(validator, "bound"):
+        return f"must be {validator.compare_op} {validator.bound}"
+    return f"is not valid ({type(exc).__name__})"
+
+
+def _parts(validator: Any, value: Any) -> Iterator[tuple[str, Validator, Any]]:
+    """The checks a deep_iterable or deep_mapping validator makes, in its order:
+    (where, validator, value checked); nothing for any other validator."""
+    if hasattr(validator, "member_validator"):
+        if validator.iterable_validator is not None:
+            yield "", validator.iterable_validator, value
+        for item in value:
+            yield "each item", validator.member_validator, item
+    elif hasattr(validator, "key_validator"):
+        if validator.mapping_validator is not None:
+            yield "", validator.mapping_validator, value
+        for key in value:
+            if validator.key_validator is not None:
+                yield "each key", validator.key_validator, key
+            if validator.value_validator is not None:
+                yield "each value", validator.value_validator, value[key]
 
 
 def param(name: str) -> Any:
@@ -50,15 +103,23 @@ def param(name: str) -> Any:
 
 def _not_bool(inst: Any, attribute: Any, value: Any) -> None:
     if isinstance(value, bool):
-        raise TypeError(f"'{attribute.name}' must be an integer, not a bool")
+        raise ParamValidationError(attribute.name, "must be of type int, got bool")
 
 
-def _no_dot_segment(inst: Any, attribute: Any, value: Any) -> None:
-    if value in (".", ".."):
-        raise ValueError(
-            f"'{attribute.name}' must not be '.' or '..': such a path segment "
-            "does not survive URL normalisation"
-        )
+def path_segment(check: Validator) -> Validator:
+    """``check``, and not ``.`` or ``..``: the rule of every value that goes in
+    a URI path as a segment of its own."""
+
+    def path_check(inst: Any, attribute: Any, value: Any) -> None:
+        check(inst, attribute, value)
+        if value == "." or value == "..":
+            raise ParamValidationError(
+                attribute.name,
+                "must not be '.' or '..': such a path segment does not survive "
+                "URL normalisation",
+            )
+
+    return path_check
 
 
 def _fast(ok: Callable[[Any], bool], slow: Validator, *, optional: bool = False) -> Validator:
@@ -92,8 +153,7 @@ def _rule(ok: Callable[[Any], bool], slow: Validator) -> Validator:
 
 
 def string(
-    *, min_len: int | None = None, max_len: int | None = None, pattern: str | None = None,
-    path: bool = False,
+    *, min_len: int | None = None, max_len: int | None = None, pattern: str | None = None
 ) -> Validator:
     parts: list[Validator] = [v.instance_of(str)]
     if min_len is not None:
@@ -104,8 +164,6 @@ def string(
     regex = re.compile(pattern, re.ASCII) if pattern is not None else None
     if regex is not None:
         parts.append(v.matches_re(regex, func=re.fullmatch))
-    if path:
-        parts.append(_no_dot_segment)
     low = min_len or 0
     high = max_len if max_len is not None else float("inf")
     fullmatch = regex.fullmatch if regex is not None else None
@@ -115,18 +173,20 @@ def string(
             type(value) is str
             and low <= len(value) <= high
             and (fullmatch is None or fullmatch(value) is not None)
-            and not (path and value in (".", ".."))
         )
 
     return _rule(ok, rule(*parts))
 
 
-def integer(*, minimum: int | None = None) -> Validator:
+def integer(*, minimum: int | None = None, maximum: int | None = None) -> Validator:
     parts: list[Validator] = [v.instance_of(int), _not_bool]
     if minimum is not None:
         parts.append(v.ge(minimum))
+    if maximum is not None:
+        parts.append(v.le(maximum))
     low = minimum if minimum is not None else float("-inf")
-    return _rule(lambda x: type(x) is int and x >= low, rule(*parts))
+    high = maximum if maximum is not None else float("inf")
+    return _rule(lambda x: type(x) is int and low <= x <= high, rule(*parts))
 
 
 def optional(check: Validator) -> Validator:
@@ -170,11 +230,15 @@ def list_of_instances(cls: type) -> Validator:
     )
 
 
-def str_map(*, max_entries: int | None = None) -> Validator:
+def str_map(
+    *, key: Validator | None = None, value: Validator | None = None,
+    max_entries: int | None = None,
+) -> Validator:
+    """A dict of str to str; ``key`` and ``value`` can narrow the strings."""
     parts: list[Validator] = [
         v.deep_mapping(
-            key_validator=v.instance_of(str),
-            value_validator=v.instance_of(str),
+            key_validator=key or v.instance_of(str),
+            value_validator=value or v.instance_of(str),
             mapping_validator=v.instance_of(dict),
         )
     ]
@@ -186,21 +250,19 @@ def str_map(*, max_entries: int | None = None) -> Validator:
 # Shapes of the Cognito Sync model (botocore's cognito-sync 2014-06-30).
 IDENTITY_ID = string(min_len=1, max_len=55, pattern=r"[\w-]+:[0-9a-f-]+")
 IDENTITY_POOL_ID = IDENTITY_ID
-DATASET_NAME = string(min_len=1, max_len=128, pattern=r"[a-zA-Z0-9_.:-]+", path=True)
-DEVICE_ID = string(min_len=1, max_len=256, path=True)
+DATASET_NAME = string(min_len=1, max_len=128, pattern=r"[a-zA-Z0-9_.:-]+")
+DEVICE_ID = string(min_len=1, max_len=256)
 RECORD_KEY = string(min_len=1, max_len=1024)
 RECORD_VALUE = string(max_len=1_048_575)
 ANY_STRING = string()
 # A header value cannot carry control characters (HTTP refuses them: header injection).
 HEADER_VALUE = string(pattern=r"[^\x00-\x08\x0a-\x1f\x7f]*")
-LONG = integer()
 INTEGER = integer()
+LONG = INTEGER  # the model's Long: the same rule as its Integer
 STREAM_NAME = string(min_len=1, max_len=128)
 ROLE_ARN = string(min_len=20, max_len=2048, pattern=r"arn:aws:iam::\d+:role/.*")
 APPLICATION_ARN_PATTERN = r"arn:aws:sns:[-0-9a-z]+:\d+:app/[A-Z_]+/[a-zA-Z0-9_.-]+"
-APPLICATION_ARNS = list_of(
-    v.and_(v.instance_of(str), v.matches_re(APPLICATION_ARN_PATTERN, re.ASCII, func=re.fullmatch))
-)
+APPLICATION_ARNS = list_of(string(pattern=APPLICATION_ARN_PATTERN))
 PLATFORM = one_of("APNS", "APNS_SANDBOX", "GCM", "ADM")
 OPERATION = one_of("replace", "remove")
 STREAMING_STATUS = one_of("ENABLED", "DISABLED")

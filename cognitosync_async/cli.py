@@ -4,8 +4,9 @@ Exit codes (stable, for scripts)::
 
     0    success
     1    service or network error (or some items of an export/import failed)
-    2    usage error: bad arguments, invalid parameters, no region or credentials,
-         an unreadable input file or a checkpoint of another job
+    2    usage error: bad arguments or option values, invalid parameters, no region
+         or credentials, an unreadable or non-UTF-8 input file, or a checkpoint of
+         another job (or not a checkpoint at all)
     3    conflict: a put/import still conflicted after its last round
     130  interrupted (Ctrl+C); an export/import with --checkpoint resumes when re-run
 
@@ -61,8 +62,11 @@ DELEGATED = {
 }
 
 EPILOG = """\
-commands serve and mint-credentials take the options of the local service's
-command line: run 'cognitosync-async serve --help'.
+datasets, records, get, put, delete, export and import take --endpoint-url,
+--region, --profile, --max-attempts and --json; demo takes --json (it runs its
+own local service); serve and mint-credentials take the options of the local
+service's command line: run 'cognitosync-async serve --help' or
+'cognitosync-async mint-credentials --help'.
 
 exit codes: 0 ok, 1 service/network error (or some items failed), 2 usage error,
 3 conflict, 130 interrupted.
@@ -80,10 +84,13 @@ def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("connection")
     g.add_argument("--endpoint-url", help="service URL (e.g. http://127.0.0.1:8910, the local one)")
-    g.add_argument("--region", help="AWS region (default: AWS_REGION, or the profile's region)")
-    g.add_argument("--profile", help="profile of the shared credentials/config files")
+    g.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or "
+                   "the profile's region in the shared config file)")
+    g.add_argument("--profile", help="profile of the shared credentials/config files (its keys "
+                   "take precedence over AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
     g.add_argument("--max-attempts", type=int, default=5, help="attempts per call (default 5)")
-    p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable JSON output (export/import: the summary)")
     return p
 
 
@@ -107,7 +114,9 @@ def _policy(p: argparse.ArgumentParser) -> None:
 def _bulk(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=8, help="identities at once (default 8)")
     p.add_argument("--rate", type=float, default=None, help="cap on items started a second")
-    p.add_argument("--checkpoint", help="checkpoint file: re-run the same command to resume")
+    p.add_argument("--checkpoint", metavar="FILE",
+                   help="checkpoint file: re-run the same command to resume (export: needs "
+                   "--output)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
 
 
@@ -174,12 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo", help="play a realistic job against a local service (no setup needed)",
-        description="Starts the local service in-process on a temporary SQLite file, with "
-        "throttling on, and runs a job: concurrent writes for a few hundred identities, "
-        "paging them back, a conflict resolved, an export to JSON Lines, and a report.",
+        description="Starts the local service in-process on a temporary SQLite file "
+        "(removed at the end), with throttling on, and runs a job: concurrent writes for a "
+        "few hundred identities, paging them back, a conflict resolved, an export to JSON "
+        "Lines (kept), and a report. Needs no credentials, region or endpoint.",
     )
     p.add_argument("--identities", type=int, default=200, help="identities to write (200)")
-    p.add_argument("--concurrency", type=int, default=32, help="calls at once (32)")
+    p.add_argument("--concurrency", type=int, default=32,
+                   help="identities written, read and exported at once (32)")
     p.add_argument("--throttle-rate", type=float, default=250.0,
                    help="the local service's requests/s before it answers 429 (250)")
     p.add_argument("--output", "-o", metavar="FILE", help="where the export goes (default: a "
@@ -219,12 +230,22 @@ def _region(args: argparse.Namespace) -> str:
     return region
 
 
-def make_client(args: argparse.Namespace, *, adaptive: bool = False) -> CognitoSyncClient:
+def _credentials(args: argparse.Namespace) -> DefaultCredentialsProvider:
+    """The standard chain (``--profile`` first), shared by every client of one command."""
+    return DefaultCredentialsProvider(_environ(args.profile))
+
+
+def make_client(
+    args: argparse.Namespace,
+    *,
+    adaptive: bool = False,
+    credentials: DefaultCredentialsProvider | None = None,
+) -> CognitoSyncClient:
     if args.max_attempts < 1:
         raise UsageError("--max-attempts must be >= 1")
     return CognitoSyncClient(
         _region(args),
-        credentials=DefaultCredentialsProvider(_environ(args.profile)),
+        credentials=credentials if credentials is not None else _credentials(args),
         endpoint_url=args.endpoint_url,
         max_attempts=args.max_attempts,
         adaptive_rate_limit=adaptive,
@@ -399,7 +420,8 @@ async def cmd_export(args: argparse.Namespace) -> int:
     summary = Summary("export")
     to_stdout = bool(args.output)
     progress = Progress("export", total, sys.stderr.isatty() and not args.quiet)
-    client = make_client(args, adaptive=True)
+    credentials = _credentials(args)
+    client = make_client(args, adaptive=True, credentials=credentials)
     try:
         async with client:
             identities: AsyncIterator[str]
@@ -409,7 +431,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
                 identities = identities_of_pool(
                     args.identity_pool_id,
                     region=client.region_name,
-                    credentials=DefaultCredentialsProvider(_environ(args.profile)),
+                    credentials=credentials,
                     endpoint_url=args.identity_endpoint_url or args.endpoint_url,
                 )
             try:
@@ -520,7 +542,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, CheckpointMismatch, NoCredentialsError) as exc:
         _error(str(exc))
         return EXIT_USAGE
-    except ParamValidationError as exc:
+    except UnicodeDecodeError as exc:  # an input file that is not UTF-8
+        _error(f"input is not UTF-8 text: {exc}")
+        return EXIT_USAGE
+    except (ParamValidationError, ValueError) as exc:
+        # bad option values the library refuses (max_rounds, rate, endpoint_url, no
+        # region: ParamValidationError/NoRegionError are CognitoSyncError *and*
+        # ValueError, so this comes before the CognitoSyncError -> 1 below)
         _error(str(exc))
         return EXIT_USAGE
     except (SyncConflictError, ResourceConflictException) as exc:

@@ -240,7 +240,7 @@ async def test_provider_failure_is_raised_from_the_call(server: Server) -> None:
 
 
 def test_not_a_provider_is_rejected() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(CognitoSyncError, match="credentials"):
         CognitoSyncClient("us-east-1", credentials=object())  # type: ignore[arg-type]
 
 

@@ -193,7 +193,6 @@ BAD_ARGUMENTS = [
     _case("list_records", "dataset_name", "..", "dotdot"),
     _case("subscribe_to_dataset", "device_id", ".", "dot"),
     _case("unsubscribe_from_dataset", "device_id", "..", "dotdot"),
-    _case("update_records", "device_id", ".", "dot"),
     # enums
     _case("register_device", "platform", "apns", "lowercase"),
     _case("register_device", "platform", "WNS", "unknown"),

@@ -38,6 +38,8 @@ _AUTH_RE = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<cred>[^,\s]+)\s*,\s*"
     r"SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature=(?P<sig>[0-9a-fA-F]+)\s*$"
 )
+#: The session token's line of a canonical request (redacted from error messages).
+_TOKEN_LINE_RE = re.compile(r"^x-amz-security-token:.*$", re.MULTILINE)
 
 
 @attrs.frozen
@@ -191,6 +193,7 @@ def verify(
         canonical_request=creq,
     )
     if not hmac.compare_digest(expected, match["sig"].lower()):
+        creq = _TOKEN_LINE_RE.sub("x-amz-security-token:<redacted>", creq)
         raise _error(
             "InvalidSignatureException",
             "The request signature we calculated does not match the signature you provided. "

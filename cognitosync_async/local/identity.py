@@ -50,8 +50,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import auth
-from ._errors import STATUS_BY_CODE, ServiceException, invalid_parameter, not_found
+from . import _errors, auth
+from ._errors import ID_RE, STATUS_BY_CODE, ServiceException, invalid_parameter, not_found
 from .storage import Storage, decode_token, encode_token, now_ms
 
 if TYPE_CHECKING:
@@ -75,7 +75,6 @@ _STATUS = {
     "InvalidIdentityPoolConfigurationException": 400,
     "SerializationException": 400,
 }
-_ID_RE = re.compile(r"[\w-]+:[0-9a-f-]+", re.ASCII)
 
 
 def is_identity_request(request: web.Request) -> bool:
@@ -101,13 +100,10 @@ def _response(status: int, body: dict[str, Any], headers: dict[str, str]) -> web
 
 
 def error_response(exc: ServiceException, request_id: str) -> web.Response:
-    headers = {
-        "x-amzn-RequestId": request_id,
-        "x-amzn-ErrorType": f"{exc.code}:{ERROR_TYPE_SUFFIX}",
-        **exc.headers,
-    }
-    body = {"__type": f"{ERROR_NAMESPACE}#{exc.code}", "message": exc.message}
-    return _response(exc.status, body, headers)
+    return _errors.error_response(
+        exc, request_id, error_type_suffix=ERROR_TYPE_SUFFIX, content_type=CONTENT_TYPE,
+        type_namespace=ERROR_NAMESPACE,
+    )
 
 
 # ---------------------------------------------------------------------- input checks
@@ -129,7 +125,7 @@ def _id(data: dict[str, Any], name: str, *, required: bool) -> str | None:
         if required:
             raise invalid_parameter(f"{name} is required")
         return None
-    if not isinstance(value, str) or not (1 <= len(value) <= 55 and _ID_RE.fullmatch(value)):
+    if not isinstance(value, str) or not (1 <= len(value) <= 55 and ID_RE.fullmatch(value)):
         raise invalid_parameter(f"1 validation error detected: Value at '{name}' failed to "
                                 "satisfy constraint: Member must match [\\w-]+:[0-9a-f-]+")
     return value

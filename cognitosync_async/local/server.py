@@ -30,9 +30,10 @@ from aiohttp import web
 
 from . import auth, identity
 from ._errors import (
-    ERROR_TYPE_SUFFIX,
+    ID_RE,
     STATUS_BY_CODE,
     ServiceException,
+    error_response,
     invalid_parameter,
     not_authorized,
 )
@@ -62,8 +63,8 @@ class ServiceState:
     storage: Storage
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT_ID
-    developer_keys: dict[str, str] = attrs.field(
-        factory=lambda: {DEFAULT_ACCESS_KEY_ID: DEFAULT_SECRET_ACCESS_KEY}
+    developer_keys: dict[str, str] = attrs.field(  # access key id -> secret
+        factory=lambda: {DEFAULT_ACCESS_KEY_ID: DEFAULT_SECRET_ACCESS_KEY}, repr=False
     )
     strict: bool = False
     faults: Faults = attrs.field(factory=Faults)
@@ -170,7 +171,6 @@ class Operation:
 
 # ---------------------------------------------------------------------- validation
 
-_ID_RE = re.compile(r"[\w-]+:[0-9a-f-]+", re.ASCII)
 _DATASET_RE = re.compile(r"[a-zA-Z0-9_.:-]+")
 _APP_ARN_RE = re.compile(r"arn:aws:sns:[-0-9a-z]+:\d+:app/[A-Z_]+/[a-zA-Z0-9_.-]+")
 _ROLE_ARN_RE = re.compile(r"arn:aws:iam::\d+:role/.*", re.DOTALL)
@@ -180,7 +180,7 @@ PLATFORMS = ("APNS", "APNS_SANDBOX", "GCM", "ADM")
 def _check_path(params: dict[str, str]) -> None:
     for key, label in (("P", "IdentityPoolId"), ("I", "IdentityId")):
         value = params.get(key)
-        if value is not None and not (1 <= len(value) <= 55 and _ID_RE.fullmatch(value)):
+        if value is not None and not (1 <= len(value) <= 55 and ID_RE.fullmatch(value)):
             raise invalid_parameter(f"{label} '{value}' is not valid: expected [\\w-]+:[0-9a-f-]+")
     name = params.get("D")
     if name is not None and not (1 <= len(name) <= 128 and _DATASET_RE.fullmatch(name)):
@@ -705,15 +705,6 @@ def _json_response(status: int, body: dict[str, Any], headers: dict[str, str]) -
         content_type="application/json",
         headers=headers,
     )
-
-
-def error_response(exc: ServiceException, request_id: str) -> web.Response:
-    headers = {
-        "x-amzn-RequestId": request_id,
-        "x-amzn-ErrorType": f"{exc.code}:{ERROR_TYPE_SUFFIX}",
-        **exc.headers,
-    }
-    return _json_response(exc.status, {"message": exc.message}, headers)
 
 
 def _drop(request: web.Request) -> None:

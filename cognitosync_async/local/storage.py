@@ -183,8 +183,8 @@ class StoredCredentials:
     """Identity-bound credentials as stored (shared with the command line)."""
 
     access_key_id: str
-    secret_access_key: str
-    session_token: str
+    secret_access_key: str = attrs.field(repr=False)
+    session_token: str = attrs.field(repr=False)
     identity_pool_id: str
     identity_id: str
     expiration_ms: int
