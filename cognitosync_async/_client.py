@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from . import _sigv4
-from ._credentials import Credentials, CredentialsProvider, as_provider
+from ._credentials import Credentials, CredentialsProvider, as_provider, region_from_files
 from ._dataset import DatasetHandle
 from ._exceptions import (
     CognitoSyncError,
@@ -142,16 +142,18 @@ class BaseClient:
         user_agent_extra: str | None = None,
         adaptive_rate_limit: bool = False,
     ) -> None:
-        region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-        if not region:
-            raise NoRegionError(
-                "no region: pass region_name= or set AWS_REGION / AWS_DEFAULT_REGION"
-            )
         if not isinstance(max_attempts, int) or max_attempts < 1:
             raise ParamValidationError("max_attempts", "must be an integer >= 1")
-        self.region_name: str = region
-        self.endpoint_url: str = endpoint_url or default_endpoint(region, self.SERVICE)
-        self._base, self._host = _host_header(self.endpoint_url)
+        self._region: str | None = None
+        self._endpoint: str | None = endpoint_url
+        self._base: str | None = None  # set with the region: the URL prefix and Host
+        self._host = ""
+        if endpoint_url is not None:
+            _host_header(endpoint_url)  # refuse a bad URL now
+        region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            self._set_region(region)
+        # else: the profile's region in the shared config file, read at first use
         self._provider = as_provider(credentials)
         self._retry = RetryConfig(max_attempts, retry_base_delay, retry_max_delay)
         self._transport = Transport(
@@ -171,13 +173,52 @@ class BaseClient:
 
     def __repr__(self) -> str:
         return (
-            f"{type(self).__name__}(region_name={self.region_name!r}, "
-            f"endpoint_url={self.endpoint_url!r})"
+            f"{type(self).__name__}(region_name={self._region!r}, "
+            f"endpoint_url={self._endpoint!r})"
         )
+
+    def _set_region(self, region: str) -> None:
+        self._region = region
+        if self._endpoint is None:
+            self._endpoint = default_endpoint(region, self.SERVICE)
+        self._base, self._host = _host_header(self._endpoint)
+
+    async def _resolve_region(self) -> None:
+        """The region from the profile in the shared config file (read once, off the loop)."""
+        if self._base is not None:
+            return
+        region = await asyncio.to_thread(region_from_files, os.environ)
+        if self._base is not None:  # another call resolved it meanwhile
+            return
+        if not region:
+            raise NoRegionError(
+                "no region: pass region_name=, set AWS_REGION / AWS_DEFAULT_REGION, or set "
+                "region in the profile of the shared config file (AWS_CONFIG_FILE, AWS_PROFILE)"
+            )
+        self._set_region(region)
+
+    @property
+    def region_name(self) -> str:
+        """The region; when it comes from the shared config file, known after the
+        first call (or ``async with``), and NoRegionError before."""
+        if self._region is None:
+            raise NoRegionError(
+                "the region is read from the shared config file at the first call "
+                "(or on `async with`); none is known yet"
+            )
+        return self._region
+
+    @property
+    def endpoint_url(self) -> str:
+        """The endpoint (from the region unless given), known once the region is."""
+        if self._endpoint is None:
+            raise NoRegionError("the endpoint depends on the region, which is not known yet")
+        return self._endpoint
 
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self: _C) -> _C:
+        await self._resolve_region()  # first: a failure leaves no session behind
         self._transport.open()
         return self
 
@@ -216,7 +257,9 @@ class BaseClient:
     async def _call(self, op: Operation, values: dict[str, Any]) -> Any:
         validate(op, values)
         wire = build_request(op, values)
-        url = self._base + wire.path + ("?" + wire.query if wire.query else "")
+        if self._base is None:
+            await self._resolve_region()
+        url = f"{self._base}{wire.path}{'?' + wire.query if wire.query else ''}"
         try:
             return await self._attempt(op, wire, url, 1)
         except CognitoSyncError as exc:
@@ -315,7 +358,7 @@ class BaseClient:
                 body=wire.body,
                 access_key_id=creds.access_key_id,
                 secret_access_key=creds.secret_access_key,
-                region=self.region_name,
+                region=self._region or "",
                 service=self.SERVICE,
                 date=date,
                 normalize=False,

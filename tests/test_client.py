@@ -106,9 +106,17 @@ def test_explicit_region_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     assert CognitoSyncClient(region_name="eu-west-3").region_name == "eu-west-3"
 
 
-def test_no_region_is_a_clear_error(no_aws_env: None) -> None:
-    with pytest.raises(ValueError, match="region"):
-        CognitoSyncClient(credentials=CREDS)
+async def test_no_region_is_a_clear_error_at_first_use(
+    no_aws_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing-config"))
+    async with serve() as server:
+        client = CognitoSyncClient(credentials=CREDS, endpoint_url=server.url)
+        with pytest.raises(ValueError, match="region"):
+            async with client:
+                pass
+        assert client.session is None  # nothing opened, nothing to close
+        assert server.count == 0
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5])

@@ -54,14 +54,39 @@ async def describe(client: CognitoSyncClient) -> Any:
 # ---------------------------------------------------------------- 1. errors on purpose
 
 
-def test_no_region_is_a_cognitosync_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+async def test_no_region_is_a_cognitosync_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: Server
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing-config"))
+    client = CognitoSyncClient(credentials=CREDS, endpoint_url=server.url)  # reads no file
     with pytest.raises(NoRegionError, match="region") as info:
-        CognitoSyncClient(credentials=CREDS)
+        await describe(client)
+    await client.close()
+    assert server.count == 0
     assert isinstance(info.value, CognitoSyncError) and isinstance(info.value, ValueError)
     assert "NoRegionError" in cognitosync_async.__all__
     assert cognitosync_async.NoRegionError is NoRegionError
+
+
+async def test_region_from_the_shared_config_file_at_first_use(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: Server
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "config"
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "work")
+    client = CognitoSyncClient(credentials=CREDS, endpoint_url=server.url)
+    with pytest.raises(NoRegionError):
+        client.region_name  # noqa: B018 - not known before the first call
+    # written after construction: the client read nothing when it was built
+    config.write_text("[profile work]\nregion = eu-west-3\n", encoding="utf-8")
+    async with client:
+        assert client.region_name == "eu-west-3"
+        await describe(client)
+    assert "/eu-west-3/cognito-sync/aws4_request" in server.seen[0].headers["Authorization"]
 
 
 @pytest.mark.parametrize(
