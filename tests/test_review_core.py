@@ -24,7 +24,6 @@ from cognitosync_async import (
     _identity,
     _models,
     _operations,
-    _sigv4,
 )
 from cognitosync_async import _validation as val
 from cognitosync_async._identity import IDENTITY_OPERATIONS, CognitoIdentityCredentials
@@ -262,37 +261,6 @@ def test_identity_outputs_parse_through_conv() -> None:
 
 
 # --------------------------------------------------------------------------- signing
-
-
-def test_sign_builds_the_scope_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, str, str]] = []
-    original = _sigv4.credential_scope
-
-    def counting(datestamp: str, region: str, service: str) -> str:
-        calls.append((datestamp, region, service))
-        return original(datestamp, region, service)
-
-    args: dict[str, Any] = {
-        "method": "GET", "path": "/a", "query": "b=1",
-        "headers": [("host", "h"), ("x-amz-date", "20200101T000000Z")], "body": b"",
-        "access_key_id": "AK", "secret_access_key": "S", "region": "us-east-1",
-        "service": "cognito-sync", "date": "20200101T000000Z",
-    }
-    expected = _sigv4.sign(**args)
-    monkeypatch.setattr(_sigv4, "credential_scope", counting)
-    assert _sigv4.sign(**args) == expected
-    assert len(calls) == 1
-    # the lower-level functions still work on their own (local/auth.py uses signature())
-    sig = _sigv4.signature(
-        secret_access_key="S", region="us-east-1", service="cognito-sync",
-        date="20200101T000000Z", canonical_request=expected[1],
-    )
-    assert f"Signature={sig}" in expected[0]
-    auth = _sigv4.authorization(
-        access_key_id="AK", date="20200101T000000Z", region="us-east-1",
-        service="cognito-sync", signed_headers="host;x-amz-date", sig=sig,
-    )
-    assert auth == expected[0]
 
 
 def test_negative_advisory_refresh_is_a_param_error() -> None:
