@@ -24,6 +24,7 @@ harmless anyway (equal values are not written).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import sys
@@ -428,6 +429,11 @@ async def run_export(
 # ---------------------------------------------------------------------- import
 
 
+def _digest(line: str) -> str:
+    """What identifies an imported line in the checkpoint: its content."""
+    return hashlib.sha256(line.strip().encode("utf-8", "surrogateescape")).hexdigest()
+
+
 @attrs.define
 class _ImportLine:
     number: int
@@ -451,7 +457,7 @@ async def run_import(
     summary = summary if summary is not None else Summary("import")
     start = time.monotonic()
     ckpt: Checkpoint | None = None
-    done_lines: set[int] = set()
+    done: set[str] = set()
     if checkpoint is not None:
         ckpt = Checkpoint(
             checkpoint, {"command": "import", "input": input_name,
@@ -459,7 +465,7 @@ async def run_import(
         )
         entries = await asyncio.to_thread(ckpt.open)
         try:
-            done_lines = {int(e["line"]) for e in entries}
+            done = {str(e["sha256"]) for e in entries}
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointMismatch(f"checkpoint {checkpoint} is not an import's") from exc
 
@@ -467,7 +473,7 @@ async def run_import(
         async for number, text in lines_of(source):
             if not text.strip():
                 continue
-            if number in done_lines:
+            if _digest(text) in done:  # by content: an input edited since still resumes right
                 summary.skipped += 1
                 continue
             yield _ImportLine(number, text)
@@ -494,7 +500,10 @@ async def run_import(
             async for result in results:
                 if result.ok:
                     if ckpt is not None:
-                        await asyncio.to_thread(ckpt.append, {"line": result.item.number})
+                        await asyncio.to_thread(
+                            ckpt.append,
+                            {"line": result.item.number, "sha256": _digest(result.item.text)},
+                        )
                     summary.done += 1
                     summary.datasets += 1
                     summary.records += result.unwrap()

@@ -216,6 +216,18 @@ def test_export_then_import_round_trip(
             "--checkpoint", str(ckpt), "--json")
     assert json.loads(r.stdout)["skipped"] == 9 and json.loads(r.stdout)["done"] == 0
 
+    # the input edited between runs (a new dataset line first, moving every other
+    # line down): the checkpoint goes by content, so only the new line is applied
+    extra = dict(lines[0], dataset_name="added", records=[{"key": "k", "value": "v"}])
+    out.write_text(json.dumps(extra) + "\n" + out.read_text())
+    r = run(svc, env, "import", "--input", str(out), "--identity-pool-id", POOL2,
+            "--checkpoint", str(ckpt), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["skipped"] == 9 and json.loads(r.stdout)["done"] == 1
+    r = run(svc, env, "get", "--identity-pool-id", POOL2, "--identity-id",
+            lines[0]["identity_id"], "--dataset", "added", "--json")
+    assert json.loads(r.stdout) == {"k": "v"}
+
     # a tombstone in the input removes; keep_remote keeps nothing from a race (none here)
     (tmp_path / "rm.jsonl").write_text(json.dumps({
         "identity_pool_id": POOL2, "identity_id": ident(101), "dataset_name": "settings",
