@@ -1,11 +1,12 @@
 """``CognitoSyncClient``: one thin coroutine per operation.
 
-A call goes: the operation's table entry (``_operations``) validates the
-arguments and builds the exact wire request; ``_send`` signs it
-(``_sigv4``) and sends it (``_transport``), once, and only after a
-retryable failure hands the rest of the attempts to tenacity (``_retry``),
-re-signing every attempt; the answer is parsed into an attrs model
-(``_models``) or a typed error (``_exceptions``).
+A call goes: ``_call`` has the operation's table entry (``_operations``)
+validate the arguments and build the exact wire request; ``_attempt`` gets
+credentials, and ``_sign_and_send`` signs (``_sigv4``) and sends
+(``_transport``) it, once; only after a retryable failure does ``_call``
+hand the rest of the attempts to tenacity (``_retry``), each signed afresh.
+The answer becomes an attrs model (``_models``) or a typed error
+(``_exceptions``).
 """
 
 from __future__ import annotations
