@@ -27,6 +27,7 @@ from . import _sigv4
 from ._credentials import Credentials, CredentialsProvider, as_provider, region_from_files
 from ._dataset import DatasetHandle
 from ._exceptions import (
+    ClientStateError,
     CognitoSyncError,
     HTTPClientError,
     NoRegionError,
@@ -90,6 +91,8 @@ _SKEW_CODES = frozenset(
 _EXPIRED_CODES = frozenset({"ExpiredTokenException", "ExpiredToken"})
 # A signature-mismatch message may quote the canonical request, session token included.
 _SECURITY_TOKEN = re.compile(r"(?i)(x-amz-security-token:)[^\n']*")
+# botocore's validate_region_name: a region is one DNS label of the endpoint host
+_REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
 
 def default_endpoint(region: str, service: str = SERVICE) -> str:
@@ -101,11 +104,13 @@ def _host_header(endpoint: str) -> tuple[str, str]:
     """``(base URL without trailing slash, Host header value)`` as botocore signs it."""
     from yarl import URL
 
-    url = URL(endpoint)
+    try:
+        url = URL(endpoint)
+    except (TypeError, ValueError):
+        url = URL()
     if not url.scheme or not url.host:
-        raise ParamValidationError(
-            "endpoint_url", f"must be an absolute http(s) URL, got {endpoint!r}"
-        )
+        # not echoed: the URL may carry user:password@
+        raise ParamValidationError("endpoint_url", "must be an absolute http(s) URL")
     host = url.raw_host or ""
     if ":" in host:
         host = f"[{host}]"
@@ -149,6 +154,7 @@ class BaseClient:
         self._endpoint: str | None = endpoint_url
         self._base: str | None = None  # set with the region: the URL prefix and Host
         self._host = ""
+        self._region_lookup: asyncio.Future[str | None] | None = None  # the file, read once
         if endpoint_url is not None:
             _host_header(endpoint_url)  # refuse a bad URL now
         region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
@@ -173,22 +179,42 @@ class BaseClient:
         )
 
     def __repr__(self) -> str:
+        endpoint = self._endpoint
+        if endpoint is not None and "@" in endpoint:  # no user:password@ in a repr
+            from yarl import URL
+
+            endpoint = str(URL(endpoint).with_user(None))
         return (
             f"{type(self).__name__}(region_name={self._region!r}, "
-            f"endpoint_url={self._endpoint!r})"
+            f"endpoint_url={endpoint!r})"
         )
 
     def _set_region(self, region: str) -> None:
+        if not isinstance(region, str) or not _REGION_NAME.fullmatch(region):
+            raise ParamValidationError("region_name", "must be a valid region name")
+        endpoint = self._endpoint
+        if endpoint is None:
+            endpoint = default_endpoint(region, self.SERVICE)
+        self._base, self._host = _host_header(endpoint)
+        self._endpoint = endpoint
         self._region = region
-        if self._endpoint is None:
-            self._endpoint = default_endpoint(region, self.SERVICE)
-        self._base, self._host = _host_header(self._endpoint)
 
     async def _resolve_region(self) -> None:
         """The region from the profile in the shared config file (read once, off the loop)."""
         if self._base is not None:
             return
-        region = await asyncio.to_thread(region_from_files, os.environ)
+        self._transport.check_usable()  # closed or another loop: no file I/O
+        lookup = self._region_lookup
+        if lookup is None or lookup.done():
+            # concurrent first calls share one read of the file
+            lookup = self._region_lookup = asyncio.ensure_future(
+                asyncio.to_thread(region_from_files, os.environ)
+            )
+        elif lookup.get_loop() is not asyncio.get_running_loop():
+            raise ClientStateError(
+                "this client belongs to another event loop; create one client per loop"
+            )
+        region = await asyncio.shield(lookup)
         if self._base is not None:  # another call resolved it meanwhile
             return
         if not region:
@@ -207,6 +233,11 @@ class BaseClient:
                 "the region is read from the shared config file at the first call "
                 "(or on `async with`); none is known yet"
             )
+        return self._region
+
+    @property
+    def region_or_none(self) -> str | None:
+        """The region, or None while it is still to be read from the shared config file."""
         return self._region
 
     @property

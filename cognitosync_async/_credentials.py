@@ -18,13 +18,18 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
-from ._exceptions import NoCredentialsError, ParamValidationError
+from ._exceptions import (
+    ClientStateError,
+    CognitoSyncError,
+    NoCredentialsError,
+    ParamValidationError,
+)
 
 log = logging.getLogger(__name__)
 
 
 def _aware(inst: Any, attribute: Any, value: Any) -> None:
-    if isinstance(value, datetime) and value.utcoffset() is None:
+    if value is not None and (not isinstance(value, datetime) or value.utcoffset() is None):
         raise ParamValidationError(attribute.name, "must be a timezone-aware datetime")
 
 
@@ -58,14 +63,22 @@ class StaticCredentialsProvider:
         return self._credentials
 
 
+# A failed refresh falls back to still-valid credentials only for these (the
+# service or the network failed); anything else is a bug and is raised at once.
+_FALLBACK_ERRORS = (CognitoSyncError, OSError)
+_PROGRAMMING_ERRORS = (ParamValidationError, ClientStateError)
+
+
 class RefreshableCredentials:
     """Caches credentials from ``fetch`` and refreshes them ahead of expiry.
 
     A refresh starts ``advisory_refresh`` before ``expiration``; however many
     calls are waiting, one fetch is in flight, and they all share its result.
-    If that early refresh fails while the current credentials have not yet
-    expired, they are used (a WARNING is logged) and the next call tries
-    again; once they have expired (or were invalidated) the failure is raised.
+    If that early refresh fails with a service or network error (an SDK error
+    other than ParamValidationError/ClientStateError, or an OSError) while the
+    current credentials have not yet expired, they are used (one WARNING per
+    failed refresh) and the next call tries again; once they have expired (or
+    were invalidated) the failure is raised. Any other error is raised at once.
     Credentials without an expiration are kept for good.
     """
 
@@ -100,20 +113,38 @@ class RefreshableCredentials:
         try:
             # shield: one waiter's cancellation must not cancel the shared refresh
             return await asyncio.shield(self._refresh)
-        except Exception as exc:
+        except _FALLBACK_ERRORS as exc:
             cur = self._current
-            if cur is None or cur.expiration is None or cur.expiration <= self._clock():
+            if (
+                isinstance(exc, _PROGRAMMING_ERRORS)
+                or cur is None
+                or cur.expiration is None
+                or cur.expiration <= self._clock()
+            ):
                 raise
-            log.warning(
-                "refreshing credentials failed (%s); using the current ones until they "
-                "expire at %s",
-                type(exc).__name__,
-                cur.expiration.isoformat(),
-            )
-            return cur
+            return cur  # the refresh logged the failure, once
 
     async def _do_refresh(self) -> Credentials:
-        creds = await self._fetch()
+        try:
+            creds = await self._fetch()
+        except _FALLBACK_ERRORS as exc:
+            cur = self._current
+            if (
+                not isinstance(exc, _PROGRAMMING_ERRORS)
+                and cur is not None
+                and cur.expiration is not None
+                and cur.expiration > self._clock()
+            ):
+                # an SDK error's message carries no secret (a security token in a
+                # service message is redacted); an OSError's names at most a path
+                log.warning(
+                    "refreshing credentials failed (%s: %s); using the current ones "
+                    "until they expire at %s",
+                    type(exc).__name__,
+                    exc,
+                    cur.expiration.isoformat(),
+                )
+            raise
         self._current = creds
         return creds
 

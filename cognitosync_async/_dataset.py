@@ -217,16 +217,17 @@ def _validate_values(values: Mapping[str, str | None]) -> dict[str, str | None]:
     attribute = val.param("values")
     for key, value in values.items():
         if not isinstance(key, str) or not key:
-            raise ParamValidationError("values", f"keys must be non-empty strings, got {key!r}")
+            got = "an empty str" if isinstance(key, str) else type(key).__name__
+            raise ParamValidationError("values", f"each key must be a non-empty str, got {got}")
         if value is not None and not isinstance(value, str):
             raise ParamValidationError(
-                "values", f"value of {key!r} must be a string or None, got {type(value).__name__}"
+                "values", f"each value must be a str or None, got {type(value).__name__}"
             )
         val.RECORD_KEY(None, attribute, key)
         _VALUE_OR_NONE(None, attribute, value)
         if _utf8(key) > PORTABLE_KEY_BYTES:
             warnings.warn(
-                f"record key {key[:32]!r}... is over {PORTABLE_KEY_BYTES} UTF-8 bytes: "
+                f"a record key ({_utf8(key)} UTF-8 bytes) is over {PORTABLE_KEY_BYTES}: "
                 "the AWS mobile SDKs refuse such keys",
                 UserWarning,
                 stacklevel=4,
@@ -380,6 +381,10 @@ class DatasetHandle:
                 "on_conflict", "must be 'overwrite', 'keep_remote' or a callable"
             )
         rounds_allowed = max_rounds if max_rounds is not None else self.max_rounds
+        if isinstance(rounds_allowed, bool) or not isinstance(rounds_allowed, int):
+            raise ParamValidationError(
+                "max_rounds", f"must be of type int, got {type(rounds_allowed).__name__}"
+            )
         if rounds_allowed < 1:
             raise ParamValidationError("max_rounds", "must be >= 1")
         intent = _validate_values(values)
@@ -484,8 +489,8 @@ class DatasetHandle:
                 if result is not None and not isinstance(result, str):
                     raise ParamValidationError(
                         "on_conflict",
-                        f"the resolver returned {type(result).__name__} for {key!r}; "
-                        "expected str or None",
+                        f"the resolver returned {type(result).__name__} for a key; "
+                        "it must return a str or None",
                     )
                 out[key] = result
         return out, conflicting

@@ -24,6 +24,7 @@ harmless anyway (equal values are not written).
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import os
@@ -36,7 +37,7 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 
 from ._dataset import ConflictPolicy, SyncConflictError
-from ._exceptions import ResourceConflictException
+from ._exceptions import ParamValidationError, ResourceConflictException
 from ._fanout import fan_out
 from ._models import Dataset, Record
 
@@ -251,11 +252,21 @@ async def export_identity(
 
 
 async def lines_of(stream: IO[str]) -> AsyncIterator[tuple[int, str]]:
-    """``(line number, line)``, read off the loop about 64 KiB of lines at a time
-    (one thread hop a batch, not a line; works for pipes)."""
+    """``(line number, line)``, read off the loop: from a regular file about
+    64 KiB of lines a thread hop; from a pipe or terminal one line a hop, so
+    each line is yielded as soon as it arrives (``readlines`` would wait for
+    64 KiB or EOF)."""
+    try:
+        seekable = stream.seekable()
+    except (OSError, ValueError):
+        seekable = False
     number = 0
     while True:
-        batch = await asyncio.to_thread(stream.readlines, 1 << 16)
+        if seekable:
+            batch = await asyncio.to_thread(stream.readlines, 1 << 16)
+        else:
+            line = await asyncio.to_thread(stream.readline)
+            batch = [line] if line else []
         if not batch:
             return
         for line in batch:
@@ -369,7 +380,7 @@ async def run_export(
     offset: int | None = None
     if checkpoint is not None:
         if output is None:
-            raise ValueError("--checkpoint needs --output FILE (not stdout)")
+            raise ParamValidationError("checkpoint", "needs output= a file (not stdout)")
         ckpt = _export_checkpoint(checkpoint, identity_pool_id, output)
         entries = await asyncio.to_thread(ckpt.open)
         try:
@@ -457,7 +468,9 @@ async def run_import(
     summary = summary if summary is not None else Summary("import")
     start = time.monotonic()
     ckpt: Checkpoint | None = None
-    done: set[str] = set()
+    # digest -> how many lines of that content were applied: a later line
+    # with the same content as an applied one is skipped only as many times
+    done: collections.Counter[str] = collections.Counter()
     if checkpoint is not None:
         ckpt = Checkpoint(
             checkpoint, {"command": "import", "input": input_name,
@@ -465,7 +478,7 @@ async def run_import(
         )
         entries = await asyncio.to_thread(ckpt.open)
         try:
-            done = {str(e["sha256"]) for e in entries}
+            done = collections.Counter(str(e["sha256"]) for e in entries)
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointMismatch(f"checkpoint {checkpoint} is not an import's") from exc
 
@@ -473,7 +486,9 @@ async def run_import(
         async for number, text in lines_of(source):
             if not text.strip():
                 continue
-            if _digest(text) in done:  # by content: an input edited since still resumes right
+            digest = _digest(text)
+            if done[digest] > 0:  # by content: an input edited since still resumes right
+                done[digest] -= 1
                 summary.skipped += 1
                 continue
             yield _ImportLine(number, text)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -63,6 +64,17 @@ async def _call(bucket: TokenBucket | None, fn: Callable[[T], Awaitable[R]], ite
     return await fn(item)
 
 
+def _positive_finite(rate: Any) -> bool:
+    """Whether ``rate`` is a real number (int or float, not bool), finite and > 0."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+        return False
+    try:
+        rate = float(rate)
+    except OverflowError:  # an int too large for a float
+        return False
+    return math.isfinite(rate) and rate > 0
+
+
 class FanOut(AsyncIterator[FanOutResult[T, R]], Generic[T, R]):
     """The iterator ``fan_out`` returns (also an async context manager)."""
 
@@ -74,10 +86,10 @@ class FanOut(AsyncIterator[FanOutResult[T, R]], Generic[T, R]):
         concurrency: int,
         rate: float | None,
     ) -> None:
-        if not isinstance(concurrency, int) or concurrency < 1:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ParamValidationError("concurrency", "must be an integer >= 1")
-        if rate is not None and rate <= 0:
-            raise ParamValidationError("rate", "must be > 0 calls a second")
+        if rate is not None and not _positive_finite(rate):
+            raise ParamValidationError("rate", "must be None or a finite number > 0 calls a second")
         self._fn = fn
         self._concurrency = concurrency
         self._bucket = TokenBucket(rate, burst=1.0) if rate else None

@@ -377,7 +377,7 @@ class CognitoIdentityCredentials(RefreshableCredentials):
         self.identity_pool_id = identity_pool_id
         self.region_name: str = (
             region_name
-            or (client.region_name if client is not None else None)
+            or (client.region_or_none if client is not None else None)
             or identity_pool_id.split(":", 1)[0]  # a pool id starts with its region
         )
         self.endpoint_url = endpoint_url

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import platform
+import ssl
 from collections.abc import Mapping
 
 import aiohttp
@@ -28,6 +29,10 @@ USER_AGENT = (
     f"cognitosync-async/{__version__} python/{platform.python_version()} "
     f"aiohttp/{aiohttp.__version__}"
 )
+
+
+# TLS handshake failures a new connection may not meet (botocore retries them)
+_TRANSIENT_TLS = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError)
 
 
 @attrs.frozen
@@ -66,18 +71,21 @@ class Transport:
     def session(self) -> aiohttp.ClientSession | None:
         return self._session
 
-    def _check(self) -> None:
+    def check_usable(self) -> None:
+        """ClientStateError if closed or bound to another loop; opens nothing."""
         if self._closed:
             raise ClientStateError("this client is closed; create a new one")
         if self._session is not None and self._session.closed:  # else aiohttp's RuntimeError
             raise ClientStateError("the aiohttp session passed as session= is closed")
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._open(loop)
-        elif loop is not self._loop:
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
             raise ClientStateError(
                 "this client belongs to another event loop; create one client per loop"
             )
+
+    def _check(self) -> None:
+        self.check_usable()
+        if self._loop is None:
+            self._open(asyncio.get_running_loop())
 
     def _open(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._session is None:
@@ -129,10 +137,19 @@ class Transport:
             raise ConnectTimeoutError(f"timed out connecting to {URL(url).origin()}") from exc
         except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
             raise ReadTimeoutError(f"timed out reading from {URL(url).origin()}") from exc
-        except aiohttp.ClientSSLError as exc:
-            # TLS and certificate failures (ClientConnectorCertificateError included):
-            # a retry cannot fix them, so not EndpointConnectionError
+        except aiohttp.ClientConnectorCertificateError as exc:
+            # certificate or hostname refused: a retry cannot fix it
             raise HTTPClientError(
+                f"TLS certificate failure with {URL(url).origin()}: {exc}"
+            ) from exc
+        except aiohttp.ClientSSLError as exc:
+            if isinstance(exc.os_error, _TRANSIENT_TLS):
+                # the handshake was cut short: retried, as botocore retries it
+                raise EndpointConnectionError(
+                    f"TLS handshake with {URL(url).origin()} cut short: "
+                    f"{type(exc.os_error).__name__}: {exc.os_error}"
+                ) from exc
+            raise HTTPClientError(  # e.g. not TLS at all: a retry cannot fix it
                 f"TLS failure with {URL(url).origin()}: {type(exc).__name__}: {exc}"
             ) from exc
         except aiohttp.ClientConnectorError as exc:

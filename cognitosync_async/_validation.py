@@ -152,6 +152,17 @@ def _rule(ok: Callable[[Any], bool], slow: Validator) -> Validator:
     return check
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8(inst: Any, attribute: Any, value: Any) -> None:
+    """A string must be encodable as UTF-8: no lone surrogates (never quoted)."""
+    if not value.isascii() and _SURROGATE.search(value):
+        raise ParamValidationError(
+            attribute.name, "must be valid Unicode text (no lone surrogates)"
+        )
+
+
 def string(
     *, min_len: int | None = None, max_len: int | None = None, pattern: str | None = None
 ) -> Validator:
@@ -164,6 +175,7 @@ def string(
     regex = re.compile(pattern, re.ASCII) if pattern is not None else None
     if regex is not None:
         parts.append(v.matches_re(regex, func=re.fullmatch))
+    parts.append(_utf8)
     low = min_len or 0
     high = max_len if max_len is not None else float("inf")
     fullmatch = regex.fullmatch if regex is not None else None
@@ -173,6 +185,7 @@ def string(
             type(value) is str
             and low <= len(value) <= high
             and (fullmatch is None or fullmatch(value) is not None)
+            and (value.isascii() or not _SURROGATE.search(value))
         )
 
     return _rule(ok, rule(*parts))
@@ -237,8 +250,8 @@ def str_map(
     """A dict of str to str; ``key`` and ``value`` can narrow the strings."""
     parts: list[Validator] = [
         v.deep_mapping(
-            key_validator=key or v.instance_of(str),
-            value_validator=value or v.instance_of(str),
+            key_validator=key or string(),
+            value_validator=value or string(),
             mapping_validator=v.instance_of(dict),
         )
     ]
@@ -257,8 +270,10 @@ RECORD_VALUE = string(max_len=1_048_575)
 ANY_STRING = string()
 # A header value cannot carry control characters (HTTP refuses them: header injection).
 HEADER_VALUE = string(pattern=r"[^\x00-\x08\x0a-\x1f\x7f]*")
-INTEGER = integer()
-LONG = INTEGER  # the model's Long: the same rule as its Integer
+# The model's Integer / IntegerString (MaxResults) and Long (SyncCount,
+# LastSyncCount): 32- and 64-bit signed, as the service's Java types.
+INTEGER = integer(minimum=-(2**31), maximum=2**31 - 1)
+LONG = integer(minimum=-(2**63), maximum=2**63 - 1)
 STREAM_NAME = string(min_len=1, max_len=128)
 ROLE_ARN = string(min_len=20, max_len=2048, pattern=r"arn:aws:iam::\d+:role/.*")
 APPLICATION_ARN_PATTERN = r"arn:aws:sns:[-0-9a-z]+:\d+:app/[A-Z_]+/[a-zA-Z0-9_.-]+"

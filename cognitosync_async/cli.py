@@ -21,8 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import sys
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import IO, Any
 
@@ -32,6 +34,7 @@ from ._dataset import SyncConflictError
 from ._exceptions import (
     CognitoSyncError,
     NoCredentialsError,
+    NoRegionError,
     ParamValidationError,
     ResourceConflictException,
 )
@@ -253,6 +256,14 @@ def make_client(
     )
 
 
+def _check_bulk_options(args: argparse.Namespace) -> None:
+    """--concurrency and --rate, refused here as usage errors."""
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be >= 1")
+    if args.rate is not None and not (math.isfinite(args.rate) and args.rate > 0):
+        raise UsageError("--rate must be a finite number > 0")
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -407,8 +418,7 @@ def _bulk_exit(summary: Summary) -> int:
 
 
 async def cmd_export(args: argparse.Namespace) -> int:
-    if args.concurrency < 1:
-        raise UsageError("--concurrency must be >= 1")
+    _check_bulk_options(args)
     if args.checkpoint and not args.output:
         raise UsageError("--checkpoint needs --output FILE")
     source: IO[str] | None = None
@@ -458,8 +468,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
-    if args.concurrency < 1:
-        raise UsageError("--concurrency must be >= 1")
+    _check_bulk_options(args)
     source = _open_input(args.input)
     total = await asyncio.to_thread(_count_lines, args.input)
     summary = Summary("import")
@@ -493,6 +502,12 @@ async def cmd_import(args: argparse.Namespace) -> int:
 async def cmd_demo(args: argparse.Namespace) -> int:
     from ._demo import run_demo
 
+    if args.identities < 1:
+        raise UsageError("--identities must be >= 1")
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be >= 1")
+    if not (math.isfinite(args.throttle_rate) and args.throttle_rate > 0):
+        raise UsageError("--throttle-rate must be a finite number > 0")
     return await run_demo(
         identities=args.identities,
         concurrency=args.concurrency,
@@ -545,10 +560,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UnicodeDecodeError as exc:  # an input file that is not UTF-8
         _error(f"input is not UTF-8 text: {exc}")
         return EXIT_USAGE
-    except (ParamValidationError, ValueError) as exc:
-        # bad option values the library refuses (max_rounds, rate, endpoint_url, no
-        # region: ParamValidationError/NoRegionError are CognitoSyncError *and*
-        # ValueError, so this comes before the CognitoSyncError -> 1 below)
+    except json.JSONDecodeError as exc:  # an input that is not JSON
+        _error(f"input is not JSON: {exc}")
+        return EXIT_USAGE
+    except (ParamValidationError, NoRegionError) as exc:
+        # bad option values the library refuses (max_rounds, since, endpoint_url, no
+        # region: they are CognitoSyncErrors, so this comes before the -> 1 below).
+        # Any other ValueError is a bug: it reaches the last handler, not exit 2.
         _error(str(exc))
         return EXIT_USAGE
     except (SyncConflictError, ResourceConflictException) as exc:
@@ -559,6 +577,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except OSError as exc:
         _error(str(exc))
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: show where, exit 1
+        traceback.print_exc()
+        _error(f"internal error: {type(exc).__name__} (please report it)")
         return EXIT_ERROR
 
 
