@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _cli import CLI, cli_env
 
 from cognitosync_async import (
     CognitoSyncClient,
@@ -29,7 +30,6 @@ from cognitosync_async._models import RecordPatch
 from cognitosync_async.local import LocalCognitoSync
 
 POOL = "us-east-1:00000000-0000-0000-0000-0000000000e1"
-CLI = [sys.executable, "-m", "cognitosync_async.cli"]
 SSN = "ssn-123-45-6789"
 
 
@@ -45,14 +45,7 @@ def svc() -> Iterator[LocalCognitoSync]:
 
 @pytest.fixture
 def env(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    e.update(
-        AWS_ACCESS_KEY_ID=svc.credentials.access_key_id,
-        AWS_SECRET_ACCESS_KEY=svc.credentials.secret_access_key,
-        AWS_REGION=svc.region,
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-    )
+    e = cli_env(svc, tmp_path)
     return e
 
 

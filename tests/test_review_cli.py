@@ -9,12 +9,12 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _cli import CLI, cli_env
 
 from cognitosync_async._demo import CallCounter, run_demo
 from cognitosync_async._export import Checkpoint, CheckpointMismatch, lines_of
@@ -22,7 +22,6 @@ from cognitosync_async.local import LocalCognitoSync
 
 POOL = "us-east-1:00000000-0000-0000-0000-0000000000d1"
 IDENT = "us-east-1:00000001-0000-0000-0000-0000000000d1"
-CLI = [sys.executable, "-m", "cognitosync_async.cli"]
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +32,7 @@ def svc() -> Iterator[LocalCognitoSync]:
 
 @pytest.fixture
 def env(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    e.update(
-        AWS_ACCESS_KEY_ID=svc.credentials.access_key_id,
-        AWS_SECRET_ACCESS_KEY=svc.credentials.secret_access_key,
-        AWS_REGION=svc.region,
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-    )
+    e = cli_env(svc, tmp_path)
     return e
 
 
