@@ -410,8 +410,10 @@ async def test_untrusted_certificate_is_not_retried(tmp_path: Path) -> None:
     async def tls(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal connections
         connections += 1
-        try:
-            await writer.start_tls(ctx)
+        loop = asyncio.get_running_loop()
+        transport = writer.transport
+        try:  # loop.start_tls, not StreamWriter.start_tls: that one is Python 3.11+
+            await loop.start_tls(transport, transport.get_protocol(), ctx, server_side=True)
         except (ssl.SSLError, OSError):
             pass
         finally:
