@@ -1,6 +1,6 @@
 """SigV4 header signing: the AWS test suite's vectors, then botocore as the oracle.
 
-The vectors (``/work/shared/testdata/sigv4``, from awslabs/aws-c-auth) give a
+The vectors (``tests/data/sigv4``, from awslabs/aws-c-auth; see its SOURCE.md) give a
 raw request and the expected canonical request and signature for signing
 with the ``Authorization`` header. The property test signs random requests
 with ``_sigv4.sign`` and with botocore's ``SigV4Auth`` at the same instant,
@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from cognitosync_async import _sigv4
 
-VECTORS = Path("/work/shared/testdata/sigv4")
+VECTORS = Path(__file__).parent / "data" / "sigv4"
 CASES = sorted(p.name for p in VECTORS.iterdir() if (p / "context.json").is_file())
 
 
