@@ -21,8 +21,9 @@ import weakref
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import _operations as ops
 from . import _sigv4
 from ._credentials import Credentials, CredentialsProvider, as_provider, region_from_files
 from ._dataset import DatasetHandle
@@ -59,14 +60,7 @@ from ._models import (
     UpdateRecordsResponse,
     parse,
 )
-from ._operations import (
-    OPERATIONS,
-    REQUIRED,
-    Operation,
-    WireRequest,
-    build_request,
-    validate,
-)
+from ._operations import Operation, WireRequest, build_request, validate
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
 from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryConfig, is_retryable, parse_retry_after, retrying
@@ -79,6 +73,7 @@ log = logging.getLogger("cognitosync_async")
 
 SERVICE = "cognito-sync"
 _C = TypeVar("_C", bound="BaseClient")
+_R = TypeVar("_R")  # an operation's response class
 _SKEW_CODES = frozenset(
     {
         "RequestTimeTooSkewed",
@@ -286,7 +281,7 @@ class BaseClient:
         self._date_cache = (now, text)
         return text
 
-    async def _call(self, op: Operation, values: dict[str, Any]) -> Any:
+    async def _call(self, op: Operation[_R], values: dict[str, Any]) -> _R:
         validate(op, values)
         wire = build_request(op, values)
         if self._base is None:
@@ -304,7 +299,7 @@ class BaseClient:
         # wait (Retry-After or jitter) and counts attempts as one sequence.
         attempt_no = 1
 
-        async def again() -> Any:
+        async def again() -> _R:
             nonlocal attempt_no
             if first:
                 raise first.pop()
@@ -313,7 +308,7 @@ class BaseClient:
 
         return await retrying(self._retry)(again)
 
-    async def _attempt(self, op: Operation, wire: WireRequest, url: str, attempt: int) -> Any:
+    async def _attempt(self, op: Operation[_R], wire: WireRequest, url: str, attempt: int) -> _R:
         creds = await self._provider.get_credentials() if op.signed else None
         limiter = self.rate_limiter
         if limiter is not None:
@@ -355,7 +350,7 @@ class BaseClient:
             ) from exc
 
     async def _repair(
-        self, op: Operation, err: ServiceError, resp: HTTPResponse, creds: Credentials | None
+        self, op: Operation[Any], err: ServiceError, resp: HTTPResponse, creds: Credentials | None
     ) -> tuple[bool, Credentials | None]:
         """``(True, credentials to sign with)`` when one immediate re-send can
         succeed: the signature was refused for the time and the clock is now
@@ -373,7 +368,7 @@ class BaseClient:
         return False, creds
 
     async def _sign_and_send(
-        self, op: Operation, wire: WireRequest, url: str, creds: Credentials | None
+        self, op: Operation[Any], wire: WireRequest, url: str, creds: Credentials | None
     ) -> tuple[HTTPResponse, float]:
         headers = dict(wire.headers)
         if creds is not None:  # None: an operation the service takes unsigned
@@ -405,7 +400,7 @@ class BaseClient:
         resp = await self._transport.send(wire.method, url, headers, wire.body)
         return resp, time.perf_counter() - start
 
-    def _log(self, op: Operation, resp: HTTPResponse, attempt: int, elapsed: float) -> None:
+    def _log(self, op: Operation[Any], resp: HTTPResponse, attempt: int, elapsed: float) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s status=%d attempt=%d duration=%.1fms request_id=%s",
@@ -433,7 +428,7 @@ class BaseClient:
         self._clock_offset = offset
         return True
 
-    def _error(self, op: Operation, resp: HTTPResponse) -> ServiceError:
+    def _error(self, op: Operation[Any], resp: HTTPResponse) -> ServiceError:
         """The typed error for an error answer, read as botocore's RestJSONParser reads it."""
         status = resp.status
         body = resp.body
@@ -498,143 +493,116 @@ class CognitoSyncClient(BaseClient):
     async def bulk_publish(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
+        identity_pool_id: str,
     ) -> BulkPublishResponse:
         """Start a bulk publish of all existing datasets of a pool to its configured stream
         (developer credentials).
         """
-        return cast(
-            BulkPublishResponse,
-            await self._call(OPERATIONS["BulkPublish"], {"identity_pool_id": identity_pool_id}),
-        )
+        return await self._call(ops.BULK_PUBLISH, {"identity_pool_id": identity_pool_id})
 
     async def delete_dataset(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
-        dataset_name: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
+        dataset_name: str,
     ) -> DeleteDatasetResponse:
         """Delete a dataset; returns the deleted dataset's description."""
-        return cast(
-            DeleteDatasetResponse,
-            await self._call(
-                OPERATIONS["DeleteDataset"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "identity_id": identity_id,
-                    "dataset_name": dataset_name,
-                },
-            ),
+        return await self._call(
+            ops.DELETE_DATASET,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "dataset_name": dataset_name,
+            },
         )
 
     async def describe_dataset(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
-        dataset_name: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
+        dataset_name: str,
     ) -> DescribeDatasetResponse:
         """Metadata of a dataset: creation and modification dates, records, storage."""
-        return cast(
-            DescribeDatasetResponse,
-            await self._call(
-                OPERATIONS["DescribeDataset"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "identity_id": identity_id,
-                    "dataset_name": dataset_name,
-                },
-            ),
+        return await self._call(
+            ops.DESCRIBE_DATASET,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "dataset_name": dataset_name,
+            },
         )
 
     async def describe_identity_pool_usage(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
+        identity_pool_id: str,
     ) -> DescribeIdentityPoolUsageResponse:
         """Usage of an identity pool: sync sessions, storage, last modification."""
-        return cast(
-            DescribeIdentityPoolUsageResponse,
-            await self._call(
-                OPERATIONS["DescribeIdentityPoolUsage"], {"identity_pool_id": identity_pool_id}
-            ),
+        return await self._call(
+            ops.DESCRIBE_IDENTITY_POOL_USAGE, {"identity_pool_id": identity_pool_id}
         )
 
     async def describe_identity_usage(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
     ) -> DescribeIdentityUsageResponse:
         """Usage of one identity: datasets, storage, last modification."""
-        return cast(
-            DescribeIdentityUsageResponse,
-            await self._call(
-                OPERATIONS["DescribeIdentityUsage"],
-                {"identity_pool_id": identity_pool_id, "identity_id": identity_id},
-            ),
+        return await self._call(
+            ops.DESCRIBE_IDENTITY_USAGE,
+            {"identity_pool_id": identity_pool_id, "identity_id": identity_id},
         )
 
     async def get_bulk_publish_details(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
+        identity_pool_id: str,
     ) -> GetBulkPublishDetailsResponse:
         """Status of the latest bulk publish of a pool."""
-        return cast(
-            GetBulkPublishDetailsResponse,
-            await self._call(
-                OPERATIONS["GetBulkPublishDetails"], {"identity_pool_id": identity_pool_id}
-            ),
+        return await self._call(
+            ops.GET_BULK_PUBLISH_DETAILS, {"identity_pool_id": identity_pool_id}
         )
 
     async def get_cognito_events(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
+        identity_pool_id: str,
     ) -> GetCognitoEventsResponse:
         """The Cognito events (e.g. ``SyncTrigger``) configured on a pool."""
-        return cast(
-            GetCognitoEventsResponse,
-            await self._call(
-                OPERATIONS["GetCognitoEvents"], {"identity_pool_id": identity_pool_id}
-            ),
+        return await self._call(
+            ops.GET_COGNITO_EVENTS, {"identity_pool_id": identity_pool_id}
         )
 
     async def get_identity_pool_configuration(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
+        identity_pool_id: str,
     ) -> GetIdentityPoolConfigurationResponse:
         """Push sync and Cognito streams configuration of a pool."""
-        return cast(
-            GetIdentityPoolConfigurationResponse,
-            await self._call(
-                OPERATIONS["GetIdentityPoolConfiguration"], {"identity_pool_id": identity_pool_id}
-            ),
+        return await self._call(
+            ops.GET_IDENTITY_POOL_CONFIGURATION, {"identity_pool_id": identity_pool_id}
         )
 
     async def list_datasets(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
         next_token: str | None = None,
         max_results: int | None = None,
     ) -> ListDatasetsResponse:
         """One page of an identity's datasets (see ``iter_datasets`` for all)."""
-        return cast(
-            ListDatasetsResponse,
-            await self._call(
-                OPERATIONS["ListDatasets"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "identity_id": identity_id,
-                    "next_token": next_token,
-                    "max_results": max_results,
-                },
-            ),
+        return await self._call(
+            ops.LIST_DATASETS,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "next_token": next_token,
+                "max_results": max_results,
+            },
         )
 
     async def list_identity_pool_usage(
@@ -644,20 +612,17 @@ class CognitoSyncClient(BaseClient):
         max_results: int | None = None,
     ) -> ListIdentityPoolUsageResponse:
         """One page of usage for the account's identity pools (see ``iter_identity_pool_usage``)."""
-        return cast(
-            ListIdentityPoolUsageResponse,
-            await self._call(
-                OPERATIONS["ListIdentityPoolUsage"],
-                {"next_token": next_token, "max_results": max_results},
-            ),
+        return await self._call(
+            ops.LIST_IDENTITY_POOL_USAGE,
+            {"next_token": next_token, "max_results": max_results},
         )
 
     async def list_records(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
-        dataset_name: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
+        dataset_name: str,
         last_sync_count: int | None = None,
         next_token: str | None = None,
         max_results: int | None = None,
@@ -666,149 +631,134 @@ class CognitoSyncClient(BaseClient):
         """One page of records changed after ``last_sync_count``, with the sync session token (see
         ``iter_records``).
         """
-        return cast(
-            ListRecordsResponse,
-            await self._call(
-                OPERATIONS["ListRecords"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "identity_id": identity_id,
-                    "dataset_name": dataset_name,
-                    "last_sync_count": last_sync_count,
-                    "next_token": next_token,
-                    "max_results": max_results,
-                    "sync_session_token": sync_session_token,
-                },
-            ),
+        return await self._call(
+            ops.LIST_RECORDS,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "dataset_name": dataset_name,
+                "last_sync_count": last_sync_count,
+                "next_token": next_token,
+                "max_results": max_results,
+                "sync_session_token": sync_session_token,
+            },
         )
 
     async def register_device(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
-        platform: str = REQUIRED,
-        token: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
+        platform: str,
+        token: str,
     ) -> RegisterDeviceResponse:
         """Register a device for push sync (identity credentials); returns its ``device_id``."""
-        return cast(
-            RegisterDeviceResponse,
-            await self._call(
-                OPERATIONS["RegisterDevice"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "identity_id": identity_id,
-                    "platform": platform,
-                    "token": token,
-                },
-            ),
+        return await self._call(
+            ops.REGISTER_DEVICE,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "platform": platform,
+                "token": token,
+            },
         )
 
     async def set_cognito_events(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        events: dict[str, str] = REQUIRED,
+        identity_pool_id: str,
+        events: dict[str, str],
     ) -> SetCognitoEventsResponse:
         """Configure a pool's Cognito events; at most one event per call."""
-        return cast(
-            SetCognitoEventsResponse,
-            await self._call(
-                OPERATIONS["SetCognitoEvents"],
-                {"identity_pool_id": identity_pool_id, "events": events},
-            ),
+        return await self._call(
+            ops.SET_COGNITO_EVENTS,
+            {"identity_pool_id": identity_pool_id, "events": events},
         )
 
     async def set_identity_pool_configuration(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
+        identity_pool_id: str,
         push_sync: PushSync | None = None,
         cognito_streams: CognitoStreams | None = None,
     ) -> SetIdentityPoolConfigurationResponse:
         """Set push sync and/or Cognito streams of a pool; returns the whole configuration."""
-        return cast(
-            SetIdentityPoolConfigurationResponse,
-            await self._call(
-                OPERATIONS["SetIdentityPoolConfiguration"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "push_sync": push_sync,
-                    "cognito_streams": cognito_streams,
-                },
-            ),
+        return await self._call(
+            ops.SET_IDENTITY_POOL_CONFIGURATION,
+            {
+                "identity_pool_id": identity_pool_id,
+                "push_sync": push_sync,
+                "cognito_streams": cognito_streams,
+            },
         )
 
     async def subscribe_to_dataset(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
-        dataset_name: str = REQUIRED,
-        device_id: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
+        dataset_name: str,
+        device_id: str,
     ) -> SubscribeToDatasetResponse:
         """Subscribe a registered device to a dataset's changes (identity credentials)."""
-        return cast(
-            SubscribeToDatasetResponse,
-            await self._call(
-                OPERATIONS["SubscribeToDataset"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "identity_id": identity_id,
-                    "dataset_name": dataset_name,
-                    "device_id": device_id,
-                },
-            ),
+        return await self._call(
+            ops.SUBSCRIBE_TO_DATASET,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "dataset_name": dataset_name,
+                "device_id": device_id,
+            },
         )
 
     async def unsubscribe_from_dataset(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
-        dataset_name: str = REQUIRED,
-        device_id: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
+        dataset_name: str,
+        device_id: str,
     ) -> UnsubscribeFromDatasetResponse:
         """Unsubscribe a device from a dataset's changes (identity credentials)."""
-        return cast(
-            UnsubscribeFromDatasetResponse,
-            await self._call(
-                OPERATIONS["UnsubscribeFromDataset"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "identity_id": identity_id,
-                    "dataset_name": dataset_name,
-                    "device_id": device_id,
-                },
-            ),
+        return await self._call(
+            ops.UNSUBSCRIBE_FROM_DATASET,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "dataset_name": dataset_name,
+                "device_id": device_id,
+            },
         )
 
     async def update_records(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
-        dataset_name: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
+        dataset_name: str,
         device_id: str | None = None,
         record_patches: list[RecordPatch] | None = None,
-        sync_session_token: str = REQUIRED,
+        sync_session_token: str | None,
         client_context: str | None = None,
     ) -> UpdateRecordsResponse:
-        """Apply record patches in one atomic request, with the token from ``list_records``."""
-        return cast(
-            UpdateRecordsResponse,
-            await self._call(
-                OPERATIONS["UpdateRecords"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "identity_id": identity_id,
-                    "dataset_name": dataset_name,
-                    "device_id": device_id,
-                    "record_patches": record_patches,
-                    "sync_session_token": sync_session_token,
-                    "client_context": client_context,
-                },
-            ),
+        """Apply record patches in one atomic request, with the token from ``list_records``.
+
+        ``sync_session_token`` is required (no default) and typed as
+        ``ListRecordsResponse.sync_session_token`` is, so that one call's answer
+        passes straight to the next; ``None`` is refused before the network
+        (``ParamValidationError``).
+        """
+        return await self._call(
+            ops.UPDATE_RECORDS,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "dataset_name": dataset_name,
+                "device_id": device_id,
+                "record_patches": record_patches,
+                "sync_session_token": sync_session_token,
+                "client_context": client_context,
+            },
         )
 
     # ------------------------------------------------------------------ helpers
@@ -827,7 +777,7 @@ class CognitoSyncClient(BaseClient):
         Its arguments are validated now, before any call.
         """
         validate(
-            OPERATIONS["DescribeDataset"],
+            ops.DESCRIBE_DATASET,
             {
                 "identity_pool_id": identity_pool_id,
                 "identity_id": identity_id,
@@ -857,8 +807,8 @@ class CognitoSyncClient(BaseClient):
     def iter_datasets(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
         page_size: int | None = None,
         max_items: int | None = None,
         starting_token: str | None = None,
@@ -875,9 +825,9 @@ class CognitoSyncClient(BaseClient):
     def iter_records(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        identity_id: str = REQUIRED,
-        dataset_name: str = REQUIRED,
+        identity_pool_id: str,
+        identity_id: str,
+        dataset_name: str,
         last_sync_count: int | None = None,
         sync_session_token: str | None = None,
         page_size: int | None = None,

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias, TypeVar
 
 import attrs
 
@@ -32,7 +32,7 @@ from ._client import BaseClient
 from ._credentials import Credentials, RefreshableCredentials
 from ._exceptions import ClientStateError, ParamValidationError, ResponseParseError
 from ._models import _wire, parse, parse_timestamp
-from ._operations import REQUIRED, Member, Operation
+from ._operations import Member, Operation
 from ._paginate import Paginator
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ TARGET_PREFIX = "AWSCognitoIdentityService."
 #: ``ListIdentities`` requires ``MaxResults`` in 1..60; ``iter_identities`` asks for 60.
 DEFAULT_IDENTITIES_PAGE = 60
 DEFAULT_ADVISORY_REFRESH = timedelta(minutes=5)
+_R = TypeVar("_R")
 
 #: ``logins=``: a mapping of provider name to token, or an async callable returning one
 #: (asked before each ``GetId``/``GetCredentialsForIdentity``, e.g. to renew a token).
@@ -142,8 +143,8 @@ def _body(name: str, wire: str, check: val.Validator, required: bool = False) ->
 
 
 def _operation(
-    name: str, output: type, members: tuple[Member, ...], *, signed: bool = True
-) -> Operation:
+    name: str, output: type[_R], members: tuple[Member, ...], *, signed: bool = True
+) -> Operation[_R]:
     return Operation(
         name, "POST", "/", output, members, target=TARGET_PREFIX + name, signed=signed
     )
@@ -152,46 +153,54 @@ def _operation(
 _POOL = _body("identity_pool_id", "IdentityPoolId", val.IDENTITY_POOL_ID, required=True)
 _LOGINS = _body("logins", "Logins", LOGINS)
 
-IDENTITY_OPERATIONS: dict[str, Operation] = {
+GET_ID = _operation(
+    "GetId",
+    GetIdResponse,
+    (_body("account_id", "AccountId", ACCOUNT_ID), _POOL, _LOGINS),
+    signed=False,
+)
+
+GET_CREDENTIALS_FOR_IDENTITY = _operation(
+    "GetCredentialsForIdentity",
+    GetCredentialsForIdentityResponse,
+    (
+        _body("identity_id", "IdentityId", val.IDENTITY_ID, required=True),
+        _LOGINS,
+        _body("custom_role_arn", "CustomRoleArn", ARN_STRING),
+    ),
+    signed=False,
+)
+
+LIST_IDENTITIES = _operation(
+    "ListIdentities",
+    ListIdentitiesResponse,
+    (
+        _POOL,
+        _body("max_results", "MaxResults", QUERY_LIMIT, required=True),
+        _body("next_token", "NextToken", PAGINATION_KEY),
+        _body("hide_disabled", "HideDisabled", HIDE_DISABLED),
+    ),
+)
+
+GET_OPEN_ID_TOKEN_FOR_DEVELOPER_IDENTITY = _operation(
+    "GetOpenIdTokenForDeveloperIdentity",
+    GetOpenIdTokenForDeveloperIdentityResponse,
+    (
+        _POOL,
+        _body("identity_id", "IdentityId", val.IDENTITY_ID),
+        _body("logins", "Logins", LOGINS, required=True),
+        _body("principal_tags", "PrincipalTags", PRINCIPAL_TAGS),
+        _body("token_duration", "TokenDuration", TOKEN_DURATION),
+    ),
+)
+
+IDENTITY_OPERATIONS: dict[str, Operation[Any]] = {
     op.name: op
     for op in (
-        _operation(
-            "GetId",
-            GetIdResponse,
-            (_body("account_id", "AccountId", ACCOUNT_ID), _POOL, _LOGINS),
-            signed=False,
-        ),
-        _operation(
-            "GetCredentialsForIdentity",
-            GetCredentialsForIdentityResponse,
-            (
-                _body("identity_id", "IdentityId", val.IDENTITY_ID, required=True),
-                _LOGINS,
-                _body("custom_role_arn", "CustomRoleArn", ARN_STRING),
-            ),
-            signed=False,
-        ),
-        _operation(
-            "ListIdentities",
-            ListIdentitiesResponse,
-            (
-                _POOL,
-                _body("max_results", "MaxResults", QUERY_LIMIT, required=True),
-                _body("next_token", "NextToken", PAGINATION_KEY),
-                _body("hide_disabled", "HideDisabled", HIDE_DISABLED),
-            ),
-        ),
-        _operation(
-            "GetOpenIdTokenForDeveloperIdentity",
-            GetOpenIdTokenForDeveloperIdentityResponse,
-            (
-                _POOL,
-                _body("identity_id", "IdentityId", val.IDENTITY_ID),
-                _body("logins", "Logins", LOGINS, required=True),
-                _body("principal_tags", "PrincipalTags", PRINCIPAL_TAGS),
-                _body("token_duration", "TokenDuration", TOKEN_DURATION),
-            ),
-        ),
+        GET_ID,
+        GET_CREDENTIALS_FOR_IDENTITY,
+        LIST_IDENTITIES,
+        GET_OPEN_ID_TOKEN_FOR_DEVELOPER_IDENTITY,
     )
 }
 
@@ -221,66 +230,57 @@ class CognitoIdentityClient(BaseClient):
     async def get_id(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
+        identity_pool_id: str,
         account_id: str | None = None,
         logins: dict[str, str] | None = None,
     ) -> GetIdResponse:
         """The identity for these logins (a new unauthenticated one without logins)."""
-        return cast(
-            GetIdResponse,
-            await self._call(
-                IDENTITY_OPERATIONS["GetId"],
-                {"identity_pool_id": identity_pool_id, "account_id": account_id, "logins": logins},
-            ),
+        return await self._call(
+            GET_ID,
+            {"identity_pool_id": identity_pool_id, "account_id": account_id, "logins": logins},
         )
 
     async def get_credentials_for_identity(
         self,
         *,
-        identity_id: str = REQUIRED,
+        identity_id: str,
         logins: dict[str, str] | None = None,
         custom_role_arn: str | None = None,
     ) -> GetCredentialsForIdentityResponse:
         """Temporary credentials for one identity (its logins are required when it has any)."""
-        return cast(
-            GetCredentialsForIdentityResponse,
-            await self._call(
-                IDENTITY_OPERATIONS["GetCredentialsForIdentity"],
-                {
-                    "identity_id": identity_id,
-                    "logins": logins,
-                    "custom_role_arn": custom_role_arn,
-                },
-            ),
+        return await self._call(
+            GET_CREDENTIALS_FOR_IDENTITY,
+            {
+                "identity_id": identity_id,
+                "logins": logins,
+                "custom_role_arn": custom_role_arn,
+            },
         )
 
     async def list_identities(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        max_results: int = REQUIRED,
+        identity_pool_id: str,
+        max_results: int,
         next_token: str | None = None,
         hide_disabled: bool | None = None,
     ) -> ListIdentitiesResponse:
         """One page of a pool's identities (developer credentials; see ``iter_identities``)."""
-        return cast(
-            ListIdentitiesResponse,
-            await self._call(
-                IDENTITY_OPERATIONS["ListIdentities"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "max_results": max_results,
-                    "next_token": next_token,
-                    "hide_disabled": hide_disabled,
-                },
-            ),
+        return await self._call(
+            LIST_IDENTITIES,
+            {
+                "identity_pool_id": identity_pool_id,
+                "max_results": max_results,
+                "next_token": next_token,
+                "hide_disabled": hide_disabled,
+            },
         )
 
     async def get_open_id_token_for_developer_identity(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
-        logins: dict[str, str] = REQUIRED,
+        identity_pool_id: str,
+        logins: dict[str, str],
         identity_id: str | None = None,
         principal_tags: dict[str, str] | None = None,
         token_duration: int | None = None,
@@ -290,24 +290,21 @@ class CognitoIdentityClient(BaseClient):
         ``logins`` maps the pool's developer provider name to your user's id;
         the answer's ``token`` is then the ``cognito-identity.amazonaws.com`` login.
         """
-        return cast(
-            GetOpenIdTokenForDeveloperIdentityResponse,
-            await self._call(
-                IDENTITY_OPERATIONS["GetOpenIdTokenForDeveloperIdentity"],
-                {
-                    "identity_pool_id": identity_pool_id,
-                    "identity_id": identity_id,
-                    "logins": logins,
-                    "principal_tags": principal_tags,
-                    "token_duration": token_duration,
-                },
-            ),
+        return await self._call(
+            GET_OPEN_ID_TOKEN_FOR_DEVELOPER_IDENTITY,
+            {
+                "identity_pool_id": identity_pool_id,
+                "identity_id": identity_id,
+                "logins": logins,
+                "principal_tags": principal_tags,
+                "token_duration": token_duration,
+            },
         )
 
     def iter_identities(
         self,
         *,
-        identity_pool_id: str = REQUIRED,
+        identity_pool_id: str,
         hide_disabled: bool | None = None,
         page_size: int | None = None,
         max_items: int | None = None,

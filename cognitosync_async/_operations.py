@@ -5,13 +5,19 @@ each keyword argument: the wire name, where it goes (``uri``, ``query``,
 ``header`` or ``body``), whether it is required, and its validation rule.
 ``build_request`` turns validated keyword arguments into the exact method,
 encoded path, encoded query, headers and body that boto3 sends.
+
+An ``Operation`` is generic over its response class, and each one is a
+module constant (``LIST_RECORDS: Operation[ListRecordsResponse]``), so a
+client method that calls it is typed without a ``cast``. A required argument
+is required by the method's signature (no default); ``validate`` refuses a
+required member given as ``None``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import attrs
 
@@ -20,6 +26,8 @@ from . import _validation as val
 from ._exceptions import ParamValidationError
 
 Location = Literal["uri", "query", "header", "body"]
+#: The response class of an operation.
+R = TypeVar("R")
 
 
 @attrs.frozen
@@ -32,11 +40,11 @@ class Member:
 
 
 @attrs.frozen
-class Operation:
+class Operation(Generic[R]):
     name: str  # the service model's operation name, e.g. "ListRecords"
     method: str
     uri: str  # template with {Label} placeholders, as in the model
-    output: type
+    output: type[R]
     members: tuple[Member, ...]
     #: For AWS JSON 1.1 services (Cognito Identity): the ``X-Amz-Target`` value.
     target: str | None = None
@@ -99,152 +107,180 @@ MAX_RESULTS = Member("max_results", "maxResults", "query", val.INTEGER)
 
 _D = "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets/{DatasetName}"
 
-OPERATIONS: dict[str, Operation] = {
+BULK_PUBLISH = Operation(
+    "BulkPublish",
+    "POST",
+    "/identitypools/{IdentityPoolId}/bulkpublish",
+    m.BulkPublishResponse,
+    (POOL,),
+)
+
+DELETE_DATASET = Operation(
+    "DeleteDataset", "DELETE", _D, m.DeleteDatasetResponse, (POOL, IDENTITY, DATASET)
+)
+
+DESCRIBE_DATASET = Operation(
+    "DescribeDataset", "GET", _D, m.DescribeDatasetResponse, (POOL, IDENTITY, DATASET)
+)
+
+DESCRIBE_IDENTITY_POOL_USAGE = Operation(
+    "DescribeIdentityPoolUsage",
+    "GET",
+    "/identitypools/{IdentityPoolId}",
+    m.DescribeIdentityPoolUsageResponse,
+    (POOL,),
+)
+
+DESCRIBE_IDENTITY_USAGE = Operation(
+    "DescribeIdentityUsage",
+    "GET",
+    "/identitypools/{IdentityPoolId}/identities/{IdentityId}",
+    m.DescribeIdentityUsageResponse,
+    (POOL, IDENTITY),
+)
+
+GET_BULK_PUBLISH_DETAILS = Operation(
+    "GetBulkPublishDetails",
+    "POST",
+    "/identitypools/{IdentityPoolId}/getBulkPublishDetails",
+    m.GetBulkPublishDetailsResponse,
+    (POOL,),
+)
+
+GET_COGNITO_EVENTS = Operation(
+    "GetCognitoEvents",
+    "GET",
+    "/identitypools/{IdentityPoolId}/events",
+    m.GetCognitoEventsResponse,
+    (POOL,),
+)
+
+GET_IDENTITY_POOL_CONFIGURATION = Operation(
+    "GetIdentityPoolConfiguration",
+    "GET",
+    "/identitypools/{IdentityPoolId}/configuration",
+    m.GetIdentityPoolConfigurationResponse,
+    (POOL,),
+)
+
+LIST_DATASETS = Operation(
+    "ListDatasets",
+    "GET",
+    "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets",
+    m.ListDatasetsResponse,
+    (POOL, IDENTITY, NEXT_TOKEN, MAX_RESULTS),
+)
+
+LIST_IDENTITY_POOL_USAGE = Operation(
+    "ListIdentityPoolUsage",
+    "GET",
+    "/identitypools",
+    m.ListIdentityPoolUsageResponse,
+    (NEXT_TOKEN, MAX_RESULTS),
+)
+
+LIST_RECORDS = Operation(
+    "ListRecords",
+    "GET",
+    _D + "/records",
+    m.ListRecordsResponse,
+    (
+        POOL,
+        IDENTITY,
+        DATASET,
+        Member("last_sync_count", "lastSyncCount", "query", val.LONG),
+        NEXT_TOKEN,
+        MAX_RESULTS,
+        Member("sync_session_token", "syncSessionToken", "query", val.ANY_STRING),
+    ),
+)
+
+REGISTER_DEVICE = Operation(
+    "RegisterDevice",
+    "POST",
+    "/identitypools/{IdentityPoolId}/identity/{IdentityId}/device",
+    m.RegisterDeviceResponse,
+    (
+        POOL,
+        IDENTITY,
+        Member("platform", "Platform", "body", val.PLATFORM, required=True),
+        Member("token", "Token", "body", val.ANY_STRING, required=True),
+    ),
+)
+
+SET_COGNITO_EVENTS = Operation(
+    "SetCognitoEvents",
+    "POST",
+    "/identitypools/{IdentityPoolId}/events",
+    m.SetCognitoEventsResponse,
+    (POOL, Member("events", "Events", "body", val.EVENTS, required=True)),
+)
+
+SET_IDENTITY_POOL_CONFIGURATION = Operation(
+    "SetIdentityPoolConfiguration",
+    "POST",
+    "/identitypools/{IdentityPoolId}/configuration",
+    m.SetIdentityPoolConfigurationResponse,
+    (
+        POOL,
+        Member("push_sync", "PushSync", "body", val.instance(m.PushSync)),
+        Member("cognito_streams", "CognitoStreams", "body", val.instance(m.CognitoStreams)),
+    ),
+)
+
+SUBSCRIBE_TO_DATASET = Operation(
+    "SubscribeToDataset",
+    "POST",
+    _D + "/subscriptions/{DeviceId}",
+    m.SubscribeToDatasetResponse,
+    (POOL, IDENTITY, DATASET, DEVICE),
+)
+
+UNSUBSCRIBE_FROM_DATASET = Operation(
+    "UnsubscribeFromDataset",
+    "DELETE",
+    _D + "/subscriptions/{DeviceId}",
+    m.UnsubscribeFromDatasetResponse,
+    (POOL, IDENTITY, DATASET, DEVICE),
+)
+
+UPDATE_RECORDS = Operation(
+    "UpdateRecords",
+    "POST",
+    _D,
+    m.UpdateRecordsResponse,
+    (
+        POOL,
+        IDENTITY,
+        DATASET,
+        Member("device_id", "DeviceId", "body", val.DEVICE_ID),
+        Member("record_patches", "RecordPatches", "body", val.list_of_instances(m.RecordPatch)),
+        Member("sync_session_token", "SyncSessionToken", "body", val.ANY_STRING, required=True),
+        Member("client_context", "x-amz-Client-Context", "header", val.HEADER_VALUE),
+    ),
+)
+
+#: Every operation by its service-model name.
+OPERATIONS: dict[str, Operation[Any]] = {
     op.name: op
     for op in (
-        Operation(
-            "BulkPublish",
-            "POST",
-            "/identitypools/{IdentityPoolId}/bulkpublish",
-            m.BulkPublishResponse,
-            (POOL,),
-        ),
-        Operation(
-            "DeleteDataset", "DELETE", _D, m.DeleteDatasetResponse, (POOL, IDENTITY, DATASET)
-        ),
-        Operation(
-            "DescribeDataset", "GET", _D, m.DescribeDatasetResponse, (POOL, IDENTITY, DATASET)
-        ),
-        Operation(
-            "DescribeIdentityPoolUsage",
-            "GET",
-            "/identitypools/{IdentityPoolId}",
-            m.DescribeIdentityPoolUsageResponse,
-            (POOL,),
-        ),
-        Operation(
-            "DescribeIdentityUsage",
-            "GET",
-            "/identitypools/{IdentityPoolId}/identities/{IdentityId}",
-            m.DescribeIdentityUsageResponse,
-            (POOL, IDENTITY),
-        ),
-        Operation(
-            "GetBulkPublishDetails",
-            "POST",
-            "/identitypools/{IdentityPoolId}/getBulkPublishDetails",
-            m.GetBulkPublishDetailsResponse,
-            (POOL,),
-        ),
-        Operation(
-            "GetCognitoEvents",
-            "GET",
-            "/identitypools/{IdentityPoolId}/events",
-            m.GetCognitoEventsResponse,
-            (POOL,),
-        ),
-        Operation(
-            "GetIdentityPoolConfiguration",
-            "GET",
-            "/identitypools/{IdentityPoolId}/configuration",
-            m.GetIdentityPoolConfigurationResponse,
-            (POOL,),
-        ),
-        Operation(
-            "ListDatasets",
-            "GET",
-            "/identitypools/{IdentityPoolId}/identities/{IdentityId}/datasets",
-            m.ListDatasetsResponse,
-            (POOL, IDENTITY, NEXT_TOKEN, MAX_RESULTS),
-        ),
-        Operation(
-            "ListIdentityPoolUsage",
-            "GET",
-            "/identitypools",
-            m.ListIdentityPoolUsageResponse,
-            (NEXT_TOKEN, MAX_RESULTS),
-        ),
-        Operation(
-            "ListRecords",
-            "GET",
-            _D + "/records",
-            m.ListRecordsResponse,
-            (
-                POOL,
-                IDENTITY,
-                DATASET,
-                Member("last_sync_count", "lastSyncCount", "query", val.LONG),
-                NEXT_TOKEN,
-                MAX_RESULTS,
-                Member("sync_session_token", "syncSessionToken", "query", val.ANY_STRING),
-            ),
-        ),
-        Operation(
-            "RegisterDevice",
-            "POST",
-            "/identitypools/{IdentityPoolId}/identity/{IdentityId}/device",
-            m.RegisterDeviceResponse,
-            (
-                POOL,
-                IDENTITY,
-                Member("platform", "Platform", "body", val.PLATFORM, required=True),
-                Member("token", "Token", "body", val.ANY_STRING, required=True),
-            ),
-        ),
-        Operation(
-            "SetCognitoEvents",
-            "POST",
-            "/identitypools/{IdentityPoolId}/events",
-            m.SetCognitoEventsResponse,
-            (
-                POOL,
-                Member("events", "Events", "body", val.EVENTS, required=True),
-            ),
-        ),
-        Operation(
-            "SetIdentityPoolConfiguration",
-            "POST",
-            "/identitypools/{IdentityPoolId}/configuration",
-            m.SetIdentityPoolConfigurationResponse,
-            (
-                POOL,
-                Member("push_sync", "PushSync", "body", val.instance(m.PushSync)),
-                Member("cognito_streams", "CognitoStreams", "body", val.instance(m.CognitoStreams)),
-            ),
-        ),
-        Operation(
-            "SubscribeToDataset",
-            "POST",
-            _D + "/subscriptions/{DeviceId}",
-            m.SubscribeToDatasetResponse,
-            (POOL, IDENTITY, DATASET, DEVICE),
-        ),
-        Operation(
-            "UnsubscribeFromDataset",
-            "DELETE",
-            _D + "/subscriptions/{DeviceId}",
-            m.UnsubscribeFromDatasetResponse,
-            (POOL, IDENTITY, DATASET, DEVICE),
-        ),
-        Operation(
-            "UpdateRecords",
-            "POST",
-            _D,
-            m.UpdateRecordsResponse,
-            (
-                POOL,
-                IDENTITY,
-                DATASET,
-                Member("device_id", "DeviceId", "body", val.DEVICE_ID),
-                Member(
-                    "record_patches", "RecordPatches", "body", val.list_of_instances(m.RecordPatch)
-                ),
-                Member(
-                    "sync_session_token", "SyncSessionToken", "body", val.ANY_STRING, required=True
-                ),
-                Member("client_context", "x-amz-Client-Context", "header", val.HEADER_VALUE),
-            ),
-        ),
+        BULK_PUBLISH,
+        DELETE_DATASET,
+        DESCRIBE_DATASET,
+        DESCRIBE_IDENTITY_POOL_USAGE,
+        DESCRIBE_IDENTITY_USAGE,
+        GET_BULK_PUBLISH_DETAILS,
+        GET_COGNITO_EVENTS,
+        GET_IDENTITY_POOL_CONFIGURATION,
+        LIST_DATASETS,
+        LIST_IDENTITY_POOL_USAGE,
+        LIST_RECORDS,
+        REGISTER_DEVICE,
+        SET_COGNITO_EVENTS,
+        SET_IDENTITY_POOL_CONFIGURATION,
+        SUBSCRIBE_TO_DATASET,
+        UNSUBSCRIBE_FROM_DATASET,
+        UPDATE_RECORDS,
     )
 }
 
@@ -257,16 +293,15 @@ _VALID_URI: dict[tuple[val.Validator, str], None] = {}
 _VALID_URI_MAX = 512
 
 
-#: The default of a required keyword argument: leaving it out is a
-#: ParamValidationError ("missing required parameter"), as in boto3.
-REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "<required>"})()
+def validate(op: Operation[Any], values: dict[str, Any]) -> None:
+    """Check every argument against the model; raise ParamValidationError.
 
-
-def validate(op: Operation, values: dict[str, Any]) -> None:
-    """Check every argument against the model; raise ParamValidationError."""
+    A required argument has no default in the method's signature (leaving it
+    out is a ``TypeError``); given as ``None`` it is refused here.
+    """
     for member in op.members:
         value = values.get(member.name)
-        if value is None or value is REQUIRED:
+        if value is None:
             if member.required:
                 raise ParamValidationError(member.name, "missing required parameter")
             continue
@@ -302,7 +337,7 @@ class WireRequest:
     body: bytes
 
 
-def build_request(op: Operation, values: dict[str, Any]) -> WireRequest:
+def build_request(op: Operation[Any], values: dict[str, Any]) -> WireRequest:
     """The exact request boto3 sends for these (already validated) arguments."""
     path = "".join(
         part if isinstance(part, str) else encode(values[part.name]) for part in op.path_parts

@@ -33,7 +33,6 @@ POOL = "us-east-1:00000000-0000-0000-0000-000000000001"
 IDENTITY = "us-east-1:11111111-1111-1111-1111-111111111111"
 ROLE = "arn:aws:iam::123456789012:role/CognitoSync"
 APP = "arn:aws:sns:us-east-1:123456789012:app/GCM/my_app-1.0"
-MISSING: Any = object()
 
 
 @attrs.define
@@ -118,16 +117,25 @@ VALID: dict[str, dict[str, Any]] = {
 }
 
 
-def _required_cases() -> list[Any]:
-    """One case per required member of every operation, from botocore's model."""
-    cases = []
+def _required_members() -> list[tuple[str, str]]:
+    """``(method, argument)`` for each required member of every operation, from botocore's model."""
+    required = []
     for op_name in SERVICE_MODEL.operation_names:
         shape = SERVICE_MODEL.operation_model(op_name).input_shape
         for member in shape.required_members if shape else []:
-            method, param = xform_name(op_name), xform_name(member)
-            cases.append(pytest.param(method, {param: MISSING}, param, id=f"{method}-no-{param}"))
-            cases.append(pytest.param(method, {param: None}, param, id=f"{method}-{param}-None"))
-    return cases
+            required.append((xform_name(op_name), xform_name(member)))
+    return required
+
+
+REQUIRED_MEMBERS = _required_members()
+
+
+def _required_cases() -> list[Any]:
+    """A required member given as None: refused before the network."""
+    return [
+        pytest.param(method, {param: None}, param, id=f"{method}-{param}-None")
+        for method, param in REQUIRED_MEMBERS
+    ]
 
 
 def _case(method: str, param: str, value: Any, case_id: str) -> Any:
@@ -209,15 +217,27 @@ async def test_bad_argument_is_refused_before_any_request(
     counting: Counting, method: str, override: dict[str, Any], param: str
 ) -> None:
     kwargs = {**VALID[method], **override}
-    kwargs = {k: v for k, v in kwargs.items() if v is not MISSING}
     with pytest.raises(ParamValidationError) as info:
         await getattr(counting.client, method)(**kwargs)
     err = info.value
     assert isinstance(err, ValueError) and isinstance(err, CognitoSyncError)
     assert err.param == param
     assert param in str(err)
-    if override.get(param, 0) in (MISSING, None):
+    if override.get(param, 0) is None:
         assert "missing" in str(err) and "required" in str(err)
+    assert counting.requests == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "param"), [pytest.param(m, p, id=f"{m}-no-{p}") for m, p in REQUIRED_MEMBERS]
+)
+async def test_required_argument_left_out_is_a_type_error(
+    counting: Counting, method: str, param: str
+) -> None:
+    """A required argument has no default: leaving it out fails as Python calls do."""
+    kwargs = {k: v for k, v in VALID[method].items() if k != param}
+    with pytest.raises(TypeError, match=f"missing 1 required keyword-only argument: '{param}'"):
+        await getattr(counting.client, method)(**kwargs)
     assert counting.requests == 0
 
 
