@@ -245,8 +245,9 @@ async def test_invalid_update_records_never_reaches_the_network(server: Server) 
                 sync_session_token="tok",
             )
         with pytest.raises(ParamValidationError):
-            await client.update_records(  # type: ignore[call-arg]
+            await client.update_records(
                 identity_pool_id=POOL, identity_id=IDENTITY, dataset_name=DATASET,
+                sync_session_token=None,
             )
         with pytest.raises(ParamValidationError):
             await client.set_cognito_events(
