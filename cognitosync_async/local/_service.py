@@ -94,7 +94,10 @@ class LocalCognitoSync:
         lambda_timeout: float = 5.0,
         identity_credentials_ttl: float = DEFAULT_CREDENTIALS_TTL,
         durable: bool = True,
+        clock_offset: float = 0.0,
     ) -> None:
+        """``clock_offset``: seconds the service's clock runs ahead of this machine's
+        (negative: behind); requests are judged, and answers dated, by that clock."""
         self.host = host
         self.port = port
         self.db_path = db_path
@@ -111,6 +114,7 @@ class LocalCognitoSync:
             lambdas=dict(lambdas or {}),
             lambda_timeout=lambda_timeout,
             identity_credentials_ttl=identity_credentials_ttl,
+            clock_offset=clock_offset,
         )
         self.credentials = Credentials(access_key_id, secret_access_key)
         self._runner: web.AppRunner | None = None

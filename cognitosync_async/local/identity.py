@@ -57,7 +57,7 @@ from .storage import Storage, decode_token, encode_token, now_ms
 if TYPE_CHECKING:
     from .server import ServiceState
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("cognitosync_async_local.identity")
 
 TARGET_PREFIX = "AWSCognitoIdentityService."
 SIGNING_NAME = "cognito-identity"
@@ -450,7 +450,8 @@ async def handle(
         handler, signed = entry
         if signed:
             principal = await auth.verify_request(
-                request, body, lookup=state.lookup, region=state.region, service=SIGNING_NAME
+                request, body, lookup=state.lookup, region=state.region, service=SIGNING_NAME,
+                clock_offset=state.clock_offset,
             )
             if principal.kind != "developer":
                 raise _not_authorized(

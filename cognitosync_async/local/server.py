@@ -19,9 +19,11 @@ import math
 import re
 import socket
 import struct
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from datetime import datetime, timezone
+from email.utils import formatdate
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -31,16 +33,20 @@ from aiohttp import web
 from . import auth, identity
 from ._errors import (
     ID_RE,
+    MAX_LONG,
     STATUS_BY_CODE,
     ServiceException,
     error_response,
     invalid_parameter,
+    load_json_object,
     not_authorized,
+    serialization,
 )
 from .faults import SCRIPT_CODES, Faults, TokenBuckets
 from .storage import Patch, Storage
 
-logger = logging.getLogger(__name__)
+#: Apart from the SDK's ``cognitosync_async`` tree, so the SDK's DEBUG shows only the SDK.
+logger = logging.getLogger("cognitosync_async_local.server")
 
 DEFAULT_ACCESS_KEY_ID = "AKIDLOCALDEVELOPER"
 DEFAULT_SECRET_ACCESS_KEY = "local-developer-secret"
@@ -75,6 +81,8 @@ class ServiceState:
     buckets: TokenBuckets = attrs.field(factory=TokenBuckets)
     #: Lifetime in seconds of the credentials Cognito Identity's GetCredentialsForIdentity mints.
     identity_credentials_ttl: float = 3600.0
+    #: Seconds the service's clock runs ahead of this machine's (to test clock skew, C1).
+    clock_offset: float = 0.0
 
     def lookup(self, access_key_id: str) -> auth.KeyRecord | None:
         secret = self.developer_keys.get(access_key_id)
@@ -131,15 +139,7 @@ class Call:
         return self.params["D"]
 
     def json(self) -> dict[str, Any]:
-        if not self.body.strip():
-            return {}
-        try:
-            data = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            raise invalid_parameter("The request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise invalid_parameter("The request body must be a JSON object")
-        return data
+        return load_json_object(self.body)
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a blocking storage call off the event loop."""
@@ -197,6 +197,8 @@ def _int_query(call: Call, name: str, *, minimum: int) -> int | None:
     if not re.fullmatch(r"-?[0-9]{1,19}", raw):
         raise invalid_parameter(f"{name} must be an integer")
     value = int(raw)
+    if value > MAX_LONG:
+        raise invalid_parameter(f"{name} must be at most {MAX_LONG}")
     if value < minimum:
         raise invalid_parameter(f"{name} must be at least {minimum}")
     return value
@@ -209,7 +211,7 @@ def _string(data: Mapping[str, Any], name: str, *, required: bool = False) -> st
             raise invalid_parameter(f"{name} is required")
         return None
     if not isinstance(value, str):
-        raise invalid_parameter(f"{name} must be a string")
+        raise serialization(name, "a string", value)
     return value
 
 
@@ -218,7 +220,7 @@ def _struct(data: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise invalid_parameter(f"{name} must be an object")
+        raise serialization(name, "an object", value)
     return value
 
 
@@ -232,8 +234,10 @@ def _role_arn(data: Mapping[str, Any], where: str) -> str | None:
 def _epoch_ms(value: Any, name: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise invalid_parameter(f"{name} must be epoch seconds")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise serialization(name, "epoch seconds (a number)", value)
+    if not math.isfinite(value):
+        raise serialization(name, "a finite number", value)
     if not -1e11 < value < 1e11:
         raise invalid_parameter(f"{name} is out of range")
     return round(value * 1000)
@@ -244,27 +248,35 @@ def _patches(data: Mapping[str, Any]) -> list[Patch]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise invalid_parameter("RecordPatches must be a list")
+        raise serialization("RecordPatches", "an array", raw)
     patches: list[Patch] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
         where = f"RecordPatches[{i}]"
         if not isinstance(item, dict):
-            raise invalid_parameter(f"{where} must be an object")
+            raise serialization(where, "an object", item)
         op = item.get("Op")
+        if op is not None and not isinstance(op, str):
+            raise serialization(f"{where}.Op", "a string", op)
         if op not in ("replace", "remove"):
             raise invalid_parameter(f"{where}.Op must be 'replace' or 'remove'")
         key = item.get("Key")
-        if not isinstance(key, str) or not 1 <= len(key) <= 1024:
+        if key is not None and not isinstance(key, str):
+            raise serialization(f"{where}.Key", "a string", key)
+        if key is None or not 1 <= len(key) <= 1024:
             raise invalid_parameter(f"{where}.Key must be a string of 1 to 1024 characters")
         count = item.get("SyncCount")
+        if count is None:
+            raise invalid_parameter(f"{where}.SyncCount is required")
         if isinstance(count, bool) or not isinstance(count, int):
-            raise invalid_parameter(f"{where}.SyncCount must be an integer")
+            raise serialization(f"{where}.SyncCount", "an integer", count)
+        if count > MAX_LONG:
+            raise serialization(f"{where}.SyncCount", "a 64-bit integer", count)
         if count < 0:
             raise invalid_parameter(f"{where}.SyncCount must not be negative")
         value = item.get("Value")
         if value is not None and not isinstance(value, str):
-            raise invalid_parameter(f"{where}.Value must be a string")
+            raise serialization(f"{where}.Value", "a string", value)
         if value is not None and len(value) > 1_048_575:
             raise invalid_parameter(f"{where}.Value is longer than 1048575 characters")
         if op == "replace" and value is None:
@@ -490,8 +502,11 @@ async def set_configuration(call: Call) -> dict[str, Any]:
         push_value = {}
         arns = push.get("ApplicationArns")
         if arns is not None:
-            if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
-                raise invalid_parameter("PushSync.ApplicationArns must be a list of strings")
+            if not isinstance(arns, list):
+                raise serialization("PushSync.ApplicationArns", "an array", arns)
+            for arn in arns:
+                if not isinstance(arn, str):
+                    raise serialization("PushSync.ApplicationArns[]", "a string", arn)
             for arn in arns:
                 if not _APP_ARN_RE.fullmatch(arn):
                     raise invalid_parameter(f"'{arn}' is not a valid SNS platform application ARN")
@@ -534,8 +549,11 @@ async def set_events(call: Call) -> dict[str, Any]:
     events = data.get("Events")
     if events is None:
         raise invalid_parameter("Events is required")
-    if not isinstance(events, dict) or not all(isinstance(v, str) for v in events.values()):
-        raise invalid_parameter("Events must be a map of event type to Lambda function ARN")
+    if not isinstance(events, dict):
+        raise serialization("Events", "an object", events)
+    for arn in events.values():
+        if not isinstance(arn, str):
+            raise serialization("Events.<value>", "a string", arn)
     if len(events) > 1:
         raise invalid_parameter("Events may hold at most 1 entry")
     for key in events:
@@ -782,6 +800,14 @@ def _throttle(state: ServiceState, op: Operation, params: dict[str, str]) -> Non
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
+    response = await _answer(request)
+    offset = request.app[STATE_KEY].clock_offset
+    if offset:  # a service clock set apart: its answers' Date says so (C1)
+        response.headers["Date"] = formatdate(time.time() + offset, usegmt=True)
+    return response
+
+
+async def _answer(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     request_id = str(uuid.uuid4())
     try:
@@ -799,7 +825,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         raw_path, _, raw_query = request.raw_path.partition("?")
         op, params = route(request.method, raw_path)
         principal = await auth.verify_request(
-            request, body, lookup=state.lookup, region=state.region
+            request, body, lookup=state.lookup, region=state.region,
+            clock_offset=state.clock_offset,
         )
         _check_access(op, principal, params)
         _throttle(state, op, params)

@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from ._errors import ServiceException, invalid_parameter, not_found
+from ._errors import MAX_LONG, ServiceException, invalid_parameter, not_found
 
 MAX_RECORDS_PER_DATASET = 1024
 MAX_DATASETS_PER_IDENTITY = 20
@@ -151,19 +151,30 @@ def ts(ms: int) -> float:
 
 
 def encode_token(data: dict[str, Any]) -> str:
-    """An opaque paging token using only ``A-Za-z0-9-_``."""
+    """An opaque paging token in standard base64, so ``+ / =`` appear (SERVICE.md C7)."""
     raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.b64encode(raw).decode()
 
 
 def decode_token(token: str, name: str = "nextToken") -> dict[str, Any]:
+    """The position a token holds; any token this service did not issue is a 400."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        raw = base64.b64decode(token, validate=True)
         data = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise invalid_parameter(f"Invalid {name}") from None
     if not isinstance(data, dict):
         raise invalid_parameter(f"Invalid {name}")
+    for value in data.values():  # positions are flat: strings and 64-bit counts only
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise invalid_parameter(f"Invalid {name}")
+        if isinstance(value, int) and not 0 <= value <= MAX_LONG:
+            raise invalid_parameter(f"Invalid {name}")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise invalid_parameter(f"Invalid {name}") from None
     return data
 
 
