@@ -83,6 +83,8 @@ class ServiceState:
     identity_credentials_ttl: float = 3600.0
     #: Seconds the service's clock runs ahead of this machine's (to test clock skew, C1).
     clock_offset: float = 0.0
+    #: Login providers Cognito Identity accepts besides the public ones (OIDC, SAML).
+    login_providers: frozenset[str] = frozenset()
 
     def lookup(self, access_key_id: str) -> auth.KeyRecord | None:
         secret = self.developer_keys.get(access_key_id)
