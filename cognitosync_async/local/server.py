@@ -402,6 +402,24 @@ async def update_records(call: Call) -> dict[str, Any]:
     return result
 
 
+#: Event members a SyncTrigger may not change (C4; the DG names read-only fields).
+_READ_ONLY_EVENT_FIELDS = (
+    "version", "eventType", "region", "identityPoolId", "identityId", "datasetName"
+)
+
+
+async def _invoke(hook: SyncTriggerHook, event: dict[str, Any]) -> Any:
+    """Call a hook: a coroutine function in the loop, anything else in a thread (so
+    the caller's deadline bounds a blocking hook too; a hook past it is abandoned)."""
+    if inspect.iscoroutinefunction(hook):
+        outcome: Any = hook(event)
+    else:
+        outcome = await asyncio.to_thread(hook, event)
+    if inspect.isawaitable(outcome):
+        outcome = await outcome
+    return outcome
+
+
 async def _run_sync_trigger(call: Call, token: str, patches: list[Patch]) -> list[Patch]:
     """Run the pool's SyncTrigger hook, if one is set and registered (SERVICE.md 5)."""
     storage = call.state.storage
@@ -441,9 +459,9 @@ async def _run_sync_trigger(call: Call, token: str, patches: list[Patch]) -> lis
         "datasetRecords": records,
     }
     try:
-        outcome = hook(json.loads(json.dumps(event)))
-        if inspect.isawaitable(outcome):
-            outcome = await asyncio.wait_for(outcome, call.state.lambda_timeout)
+        outcome = await asyncio.wait_for(
+            _invoke(hook, json.loads(json.dumps(event))), call.state.lambda_timeout
+        )
     except LambdaThrottled:
         raise ServiceException("LambdaThrottledException", "Lambda was throttled") from None
     except asyncio.TimeoutError:
@@ -461,20 +479,32 @@ async def _run_sync_trigger(call: Call, token: str, patches: list[Patch]) -> lis
         raise ServiceException(
             "InvalidLambdaFunctionOutputException", "The SyncTrigger output has no datasetRecords"
         )
+    assert isinstance(outcome, dict)
+    for name in _READ_ONLY_EVENT_FIELDS:  # C4: a changed read-only field fails the update
+        if outcome.get(name) != event[name]:
+            raise ServiceException(
+                "InvalidLambdaFunctionOutputException",
+                f"The SyncTrigger changed the read-only field {name}",
+            )
     by_key = {p.key: p for p in patches}
     final: list[Patch] = []
     for key, rec in out_records.items():
         if not (isinstance(key, str) and 1 <= len(key) <= 1024 and isinstance(rec, dict)):
-            raise ServiceException("InvalidLambdaFunctionOutputException", f"Bad record {key!r}")
+            raise ServiceException("InvalidLambdaFunctionOutputException", "Bad record in output")
         op, value = rec.get("op"), rec.get("newValue")
-        if op not in ("replace", "remove") or (
-            op == "replace" and not isinstance(value, str)
-        ):
+        if op not in ("replace", "remove") or not (value is None or isinstance(value, str)):
             raise ServiceException(
-                "InvalidLambdaFunctionOutputException", f"Bad op or newValue for {key!r}"
+                "InvalidLambdaFunctionOutputException", "Bad op or newValue in output"
+            )
+        if "oldValue" in rec and rec["oldValue"] != records.get(key, {}).get("oldValue"):
+            raise ServiceException(
+                "InvalidLambdaFunctionOutputException",
+                "The SyncTrigger changed the read-only field oldValue",
             )
         current_value, current_count = snapshot.get(key, (None, 0))
+        # C4: "to remove a record, either set the op to remove, or set the value to null"
         new_value = value if op == "replace" else None
+        op = "replace" if new_value is not None else "remove"
         if key not in by_key and new_value == current_value:
             continue
         original = by_key.get(key)

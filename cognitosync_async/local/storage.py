@@ -171,17 +171,25 @@ def ts(ms: int) -> float:
     return ms / 1000
 
 
+#: Leading bytes of every token: they encode as ``+/+/``, so each token exercises a
+#: client's percent-encoding of ``+`` and ``/`` (the JSON after them is ASCII, which
+#: alone never yields either); ``=`` padding follows the JSON's length.
+_TOKEN_MARK = b"\xfb\xff\xbf"
+
+
 def encode_token(data: dict[str, Any]) -> str:
-    """An opaque paging token in standard base64, so ``+ / =`` appear (SERVICE.md C7)."""
+    """An opaque paging token in standard base64, ``+ / =`` included (SERVICE.md C7)."""
     raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.b64encode(raw).decode()
+    return base64.b64encode(_TOKEN_MARK + raw).decode()
 
 
 def decode_token(token: str, name: str = "nextToken") -> dict[str, Any]:
     """The position a token holds; any token this service did not issue is a 400."""
     try:
         raw = base64.b64decode(token, validate=True)
-        data = json.loads(raw)
+        if not raw.startswith(_TOKEN_MARK):
+            raise ValueError("not a token of this service")
+        data = json.loads(raw[len(_TOKEN_MARK):])
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise invalid_parameter(f"Invalid {name}") from None
     if not isinstance(data, dict):
