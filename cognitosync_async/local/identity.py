@@ -133,13 +133,7 @@ def error_response(exc: ServiceException, request_id: str) -> web.Response:
 
 
 def _json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError):
-        raise _error("SerializationException", "The request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise _error("SerializationException", "The request body must be a JSON object")
-    return data
+    return _errors.load_json_object(body)
 
 
 def _id(data: dict[str, Any], name: str, *, required: bool) -> str | None:
@@ -148,7 +142,9 @@ def _id(data: dict[str, Any], name: str, *, required: bool) -> str | None:
         if required:
             raise invalid_parameter(f"{name} is required")
         return None
-    if not isinstance(value, str) or not (1 <= len(value) <= 55 and ID_RE.fullmatch(value)):
+    if not isinstance(value, str):
+        raise _errors.serialization(name, "a string", value)
+    if not (1 <= len(value) <= 55 and ID_RE.fullmatch(value)):
         raise invalid_parameter(f"1 validation error detected: Value at '{name}' failed to "
                                 "satisfy constraint: Member must match [\\w-]+:[0-9a-f-]+")
     return value
@@ -160,7 +156,9 @@ def _int(data: dict[str, Any], name: str, low: int, high: int, *, required: bool
         if required:
             raise invalid_parameter(f"{name} is required")
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _errors.serialization(name, "an integer", value)
+    if not low <= value <= high:
         raise invalid_parameter(f"{name} must be an integer from {low} to {high}")
     return value
 
@@ -171,12 +169,16 @@ def _str_map(
     value = data.get(name)
     if value is None:
         return {}
-    if not isinstance(value, dict) or len(value) > max_entries:
+    if not isinstance(value, dict):
+        raise _errors.serialization(name, "an object", value)
+    if len(value) > max_entries:
         raise invalid_parameter(f"{name} must be a map of at most {max_entries} entries")
     for key, item in value.items():
         if not 1 <= len(key) <= key_max:
             raise invalid_parameter(f"{name} keys must be 1 to {key_max} characters")
-        if not isinstance(item, str) or not 1 <= len(item) <= value_max:
+        if not isinstance(item, str):
+            raise _errors.serialization(f"{name}.<value>", "a string", item)
+        if not 1 <= len(item) <= value_max:
             raise invalid_parameter(f"{name} values must be strings of 1 to {value_max} characters")
     return value
 

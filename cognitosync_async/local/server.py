@@ -1,8 +1,9 @@
 """The local service's HTTP side: one ``aiohttp.web.Application``.
 
 Every request goes through ``_dispatch``: read the body (bounded), consume the
-fault script, route on the *raw* path (each segment percent-decoded here, so
-``%3A``, a raw ``:`` and ``%2F`` inside a label all work), verify SigV4, check
+fault script, verify SigV4 over the *raw* path, route on that same raw path
+(each segment percent-decoded here, so ``%3A``, a raw ``:`` and ``%2F`` inside a
+label all work), check
 the credential class (SERVICE.md section 4), throttle, then run the
 operation. Every answer carries ``x-amzn-RequestId`` and ``Date``; errors are
 JSON ``{"message": ...}`` with ``x-amzn-ErrorType``; an unexpected exception
@@ -854,12 +855,14 @@ async def _answer(request: web.Request) -> web.StreamResponse:
         injected = await _injected(request, state.faults)
         if injected is not None:
             raise injected
-        raw_path, _, raw_query = request.raw_path.partition("?")
-        op, params = route(request.method, raw_path)
+        # verify first, over the raw path that is then routed: a signature binds the
+        # request to the resource it names, whatever path it is replayed onto
         principal = await auth.verify_request(
             request, body, lookup=state.lookup, region=state.region,
             clock_offset=state.clock_offset,
         )
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        op, params = route(request.method, raw_path)
         _check_access(op, principal, params)
         _throttle(state, op, params)
         _check_path(params)
