@@ -124,7 +124,9 @@ def load_json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ServiceException("SerializationException", "The request body is not valid JSON") from None
+        raise ServiceException(
+            "SerializationException", "The request body is not valid JSON"
+        ) from None
     if not isinstance(data, dict):
         raise serialization("The request body", "an object", data)
     if _SURROGATE_ESCAPE.search(body):
