@@ -192,3 +192,37 @@ async def test_identity_input_errors(
     svc: LocalCognitoSync, target: str, body: bytes, code: str
 ) -> None:
     assert await _identity_call(svc, target, body) == (400, code)
+
+
+_CRED = "Credential={key}/20240501/us-east-1/cognito-sync/aws4_request"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b"Authorization: AWS4-HMAC-SHA256 " + _CRED.format(key="AKID\xff").encode("latin-1")
+        + b", SignedHeaders=host;x-amz-date, Signature=abcd\r\nX-Amz-Date: 20240501T000000Z\r\n",
+        b"Authorization: AWS4-HMAC-SHA256 " + _CRED.format(key="AKIDLOCALDEVELOPER").encode()
+        + b", SignedHeaders=host;x-amz-date, Signature=abcd\r\nX-Amz-Date: 2024\xc3\xa9\r\n",
+        b"Authorization: AWS4-HMAC-SHA256 " + _CRED.format(key="AKIDLOCALDEVELOPER").encode()
+        + b", SignedHeaders=date;host, Signature=abcd\r\nDate: Mon, 99 Foo 99999 99:99:99 GMT\r\n",
+        b"Authorization: AWS4-HMAC-SHA256 " + _CRED.format(key="AKIDLOCALDEVELOPER").encode()
+        + b", SignedHeaders=date;host, Signature=abcd\r\nDate: \xff\xfe\r\n",
+        b"Authorization: \xff\xfe\xfd\r\n",
+        b"Authorization: AWS4-HMAC-SHA256 Credential=" + b"A/" * 3000 + b"\r\n",
+    ],
+    ids=["key-bytes", "amz-date-bytes", "date-nonsense", "date-bytes", "auth-bytes", "auth-long"],
+)
+async def test_hostile_headers(svc: LocalCognitoSync, extra: bytes) -> None:
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(svc.host, svc.port)
+    try:
+        writer.write(f"GET {DS}/records HTTP/1.1\r\nHost: {svc.host}\r\n".encode() + extra
+                     + b"Connection: close\r\n\r\n")
+        await writer.drain()
+        status = int((await reader.readline()).split()[1])
+        await reader.read()
+    finally:
+        writer.close()
+    assert 400 <= status < 500

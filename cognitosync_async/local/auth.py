@@ -133,7 +133,7 @@ def verify(
     if len(scope_parts) != 5:
         raise _error("IncompleteSignatureException", "Credential must have five parts")
     access_key_id, datestamp, scope_region, scope_service, terminator = scope_parts
-    record = lookup(access_key_id)
+    record = lookup(access_key_id) if access_key_id.isascii() else None
     if record is None:
         raise _error(
             "UnrecognizedClientException", "The security token included in the request is invalid."

@@ -495,9 +495,9 @@ async def get_id(state: ServiceState, store: IdentityStore, data: dict[str, Any]
     pool_id = _id(data, "IdentityPoolId", required=True)
     assert pool_id is not None
     account = data.get("AccountId")
-    if account is not None and not (
-        isinstance(account, str) and re.fullmatch(r"\d{1,15}", account)
-    ):
+    if account is not None and not isinstance(account, str):
+        raise _errors.serialization("AccountId", "a string", account)
+    if account is not None and not re.fullmatch(r"\d{1,15}", account):
         raise invalid_parameter("AccountId must be 1 to 15 digits")
     logins = _logins(data)
     identity_id = await asyncio.to_thread(store.get_id, pool_id, logins)
@@ -513,7 +513,9 @@ async def get_credentials_for_identity(
     assert identity_id is not None
     logins = _logins(data)
     role = data.get("CustomRoleArn")
-    if role is not None and not (isinstance(role, str) and 20 <= len(role) <= 2048):
+    if role is not None and not isinstance(role, str):
+        raise _errors.serialization("CustomRoleArn", "a string", role)
+    if role is not None and not 20 <= len(role) <= 2048:
         raise invalid_parameter("CustomRoleArn must be 20 to 2048 characters")
     pool_id = await asyncio.to_thread(store.check_credentials_request, identity_id, logins)
     creds = await asyncio.to_thread(
@@ -544,7 +546,7 @@ async def list_identities(
         raise invalid_parameter("NextToken must be a non-empty string")
     hide = data.get("HideDisabled")
     if hide is not None and not isinstance(hide, bool):
-        raise invalid_parameter("HideDisabled must be a boolean")
+        raise _errors.serialization("HideDisabled", "a boolean", hide)
     result: dict[str, Any] = await asyncio.to_thread(
         store.list_identities, pool_id, max_results, token, bool(hide)
     )
