@@ -232,3 +232,20 @@ async def test_admin_merge_records_merges(svc: LocalCognitoSync, dev: Caller) ->
         assert listed["MergedDatasetNames"] == [f"settings.{other}"]
     finally:
         caller.close()
+
+
+async def test_guest_signing_in_with_a_linked_login_is_merged(idp: Any, dev: Caller) -> None:
+    """An unauthenticated identity given the login of another identity: the guest is
+    merged into that identity, and the credentials (and ``IdentityId``) are that one's."""
+    user = await _identity(idp, {FB: "fb-1"})
+    guest = await _identity(idp)
+    await put(dev, "settings", [replace("theme", "guest")], identity=guest)
+    await put(dev, "settings", [replace("theme", "user")], identity=user)
+    got = await _call(idp.get_credentials_for_identity, IdentityId=guest, Logins={FB: "fb-1"})
+    assert got["IdentityId"] == user
+    listed = await dev("list_records", **_ds(user, "settings"))
+    assert listed["MergedDatasetNames"] == [f"settings.{guest}"]
+    assert await _err(idp.get_credentials_for_identity, IdentityId=guest) == (
+        "NotAuthorizedException"
+    )
+    assert (await _logins_of(idp))[user] == [FB]

@@ -29,7 +29,9 @@ Operations and the emulator's rules (guesses where AWS does not say):
   stored as ``LocalCognitoSync.mint_identity_credentials`` does. An identity
   with linked logins needs at least one of them (else
   ``NotAuthorizedException``, nothing linked); one without may be given new
-  logins of accepted providers (they are linked). A disabled identity →
+  logins of accepted providers (they are linked), or the login of another
+  identity (a guest signing in: the guest is merged into that identity, and
+  the answer's ``IdentityId`` is that identity). A disabled identity →
   ``NotAuthorizedException``.
 * ``ListIdentities`` (developer credentials, SigV4 service
   ``cognito-identity``): ordered by identity id, ``MaxResults`` 1..60,
@@ -325,18 +327,22 @@ class IdentityStore:
             if (owner := self._owner(conn, pool_id, provider, token)) is not None
         }
 
+    @staticmethod
+    def _oldest(conn: sqlite3.Connection, pool_id: str, identity_ids: set[str]) -> str:
+        return str(
+            conn.execute(
+                "SELECT identity_id FROM identities WHERE pool_id=? AND identity_id IN "
+                f"({','.join('?' * len(identity_ids))}) ORDER BY created_ms, identity_id LIMIT 1",
+                (pool_id, *sorted(identity_ids)),
+            ).fetchone()[0]
+        )
+
     def _resolve(self, conn: sqlite3.Connection, pool_id: str, logins: dict[str, str]) -> str:
         """The identity these logins name, linking the unlinked ones; new if none. Logins
         of several identities merge them into the oldest (a guess: AWS does not say)."""
         owners = self._owners(conn, pool_id, logins)
         if owners:
-            identity_id = str(
-                conn.execute(
-                    "SELECT identity_id FROM identities WHERE pool_id=? AND identity_id IN "
-                    f"({','.join('?' * len(owners))}) ORDER BY created_ms, identity_id LIMIT 1",
-                    (pool_id, *sorted(owners)),
-                ).fetchone()[0]
-            )
+            identity_id = self._oldest(conn, pool_id, owners)
         else:
             identity_id = self._new_identity(conn, pool_id)
         self._link(conn, pool_id, identity_id, logins, owners)
@@ -349,14 +355,18 @@ class IdentityStore:
                 return self._new_identity(conn, pool_id)
             return self._resolve(conn, pool_id, logins)
 
-    def check_credentials_request(self, identity_id: str, logins: dict[str, str]) -> str:
-        """The identity's pool, once its logins allow credentials for it.
+    def check_credentials_request(
+        self, identity_id: str, logins: dict[str, str]
+    ) -> tuple[str, str]:
+        """The identity's pool and the identity credentials are for, once the logins
+        allow them.
 
         Allowed: an identity with no linked login, given no login or new logins of
-        providers the pool accepts (which are linked); an identity with linked logins,
-        given at least one of them (other logins given are linked, merging the
-        identities that own them). Anything else → ``NotAuthorizedException``, and
-        nothing is linked.
+        providers the pool accepts (which are linked), or a login of another identity
+        (the unauthenticated identity is merged into that one, whose credentials these
+        are, as when a guest signs in); an identity with linked logins, given at least
+        one of them (other logins given are linked, merging the identities that own
+        them into it). Anything else → ``NotAuthorizedException``, and nothing is linked.
         """
         with self._storage._tx() as conn:
             row = conn.execute(
@@ -382,13 +392,12 @@ class IdentityStore:
                     "for this identity or identity pool."
                 )
             if not linked and owners - {identity_id}:
-                raise _not_authorized(
-                    "Logins don't match. Please include at least one valid login "
-                    "for this identity or identity pool."
-                )
+                survivor = self._oldest(conn, pool_id, owners)
+                self._link(conn, pool_id, survivor, logins, owners | {identity_id})
+                return pool_id, survivor
             if logins:
                 self._link(conn, pool_id, identity_id, logins, owners)
-            return pool_id
+            return pool_id, identity_id
 
     def list_identities(
         self, pool_id: str, max_results: int, next_token: str | None, hide_disabled: bool = False
@@ -517,14 +526,16 @@ async def get_credentials_for_identity(
         raise _errors.serialization("CustomRoleArn", "a string", role)
     if role is not None and not 20 <= len(role) <= 2048:
         raise invalid_parameter("CustomRoleArn must be 20 to 2048 characters")
-    pool_id = await asyncio.to_thread(store.check_credentials_request, identity_id, logins)
+    pool_id, granted = await asyncio.to_thread(
+        store.check_credentials_request, identity_id, logins
+    )
     creds = await asyncio.to_thread(
-        mint_credentials, state.storage, pool_id, identity_id,
+        mint_credentials, state.storage, pool_id, granted,
         ttl=state.identity_credentials_ttl,
     )
     assert creds.expiration is not None
     return {
-        "IdentityId": identity_id,
+        "IdentityId": granted,
         "Credentials": {
             "AccessKeyId": creds.access_key_id,
             "SecretKey": creds.secret_access_key,
