@@ -138,3 +138,30 @@ async def test_blocking_hook_is_bounded_by_the_lambda_timeout(
             dev.close()
             ident.close()
         await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"k\ud800": {"newValue": "v", "op": "replace"}},
+        {"k": {"newValue": "v\udfff", "op": "replace"}},
+        {"k": {"newValue": "v" * 1_048_576, "op": "replace"}},
+        {"k": {"newValue": 5, "op": "replace"}},
+        {"k": {"newValue": "v", "op": "upsert"}},
+        {"": {"newValue": "v", "op": "replace"}},
+    ],
+    ids=["surrogate-key", "surrogate-value", "value-too-long", "number", "op", "empty-key"],
+)
+async def test_bad_output_records_fail_cleanly(
+    svc: LocalCognitoSync, dev: Caller, ident: Caller, bad: dict[str, Any]
+) -> None:
+    async def hook(event: dict[str, Any]) -> dict[str, Any]:
+        event["datasetRecords"].update(bad)
+        return event
+
+    await _hook(svc, dev, hook)
+    listed = await ident("list_records", **DS)
+    err = await ident.err("update_records", **DS, RecordPatches=[replace("a", "1")],
+                          SyncSessionToken=listed["SyncSessionToken"])
+    assert code_of(err) == "InvalidLambdaFunctionOutputException"
+    assert await _records(dev) == {}

@@ -409,6 +409,15 @@ _READ_ONLY_EVENT_FIELDS = (
 )
 
 
+def _storable(text: str) -> bool:
+    """Valid Unicode (no lone surrogate), so it can be stored as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 async def _invoke(hook: SyncTriggerHook, event: dict[str, Any]) -> Any:
     """Call a hook: a coroutine function in the loop, anything else in a thread (so
     the caller's deadline bounds a blocking hook too; a hook past it is abandoned)."""
@@ -496,6 +505,13 @@ async def _run_sync_trigger(call: Call, token: str, patches: list[Patch]) -> lis
         if op not in ("replace", "remove") or not (value is None or isinstance(value, str)):
             raise ServiceException(
                 "InvalidLambdaFunctionOutputException", "Bad op or newValue in output"
+            )
+        if not _storable(key) or (
+            value is not None and not (len(value) <= 1_048_575 and _storable(value))
+        ):
+            raise ServiceException(
+                "InvalidLambdaFunctionOutputException",
+                "A key or newValue in the output is too long or not valid Unicode",
             )
         if "oldValue" in rec and rec["oldValue"] != records.get(key, {}).get("oldValue"):
             raise ServiceException(
