@@ -443,15 +443,15 @@ async def test_local_logins_give_the_same_identity(svc: LocalCognitoSync, boto: 
         await _boto(boto.get_credentials_for_identity, IdentityId=a,
                     Logins={"graph.facebook.com": "facebook-user-2"})
     assert _code(info.value) == "NotAuthorizedException"
-    # logins of two different identities in one GetId
-    await _boto(boto.get_id, IdentityPoolId=POOL,
-                Logins={"graph.facebook.com": "facebook-user-2", "login.other": "x"})
+    # logins of two identities that would give one identity two facebook logins (C5)
     with pytest.raises(ClientError) as info:
-        await _boto(boto.get_id, IdentityPoolId=POOL, Logins={**fb, "login.other": "x"})
+        await _boto(boto.get_id, IdentityPoolId=POOL,
+                    Logins={**google, "graph.facebook.com": "facebook-user-2"})
     assert _code(info.value) == "ResourceConflictException"
     listed = await _boto(boto.list_identities, IdentityPoolId=POOL, MaxResults=60)
     logins = {i["IdentityId"]: i["Logins"] for i in listed["Identities"]}
     assert logins[a] == ["accounts.google.com", "graph.facebook.com"]
+    assert logins[other] == ["graph.facebook.com"]
 
 
 async def test_local_developer_flow_with_botocore(svc: LocalCognitoSync, boto: Any) -> None:

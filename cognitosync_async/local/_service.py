@@ -94,7 +94,13 @@ class LocalCognitoSync:
         lambda_timeout: float = 5.0,
         identity_credentials_ttl: float = DEFAULT_CREDENTIALS_TTL,
         durable: bool = True,
+        clock_offset: float = 0.0,
+        login_providers: tuple[str, ...] = (),
     ) -> None:
+        """``clock_offset``: seconds the service's clock runs ahead of this machine's
+        (negative: behind); requests are judged, and answers dated, by that clock.
+        ``login_providers``: provider names Cognito Identity accepts besides the public
+        ones and Cognito user pools (e.g. an OIDC issuer)."""
         self.host = host
         self.port = port
         self.db_path = db_path
@@ -111,6 +117,8 @@ class LocalCognitoSync:
             lambdas=dict(lambdas or {}),
             lambda_timeout=lambda_timeout,
             identity_credentials_ttl=identity_credentials_ttl,
+            clock_offset=clock_offset,
+            login_providers=frozenset(login_providers),
         )
         self.credentials = Credentials(access_key_id, secret_access_key)
         self._runner: web.AppRunner | None = None

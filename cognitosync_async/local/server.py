@@ -1,8 +1,9 @@
 """The local service's HTTP side: one ``aiohttp.web.Application``.
 
 Every request goes through ``_dispatch``: read the body (bounded), consume the
-fault script, route on the *raw* path (each segment percent-decoded here, so
-``%3A``, a raw ``:`` and ``%2F`` inside a label all work), verify SigV4, check
+fault script, verify SigV4 over the *raw* path, route on that same raw path
+(each segment percent-decoded here, so ``%3A``, a raw ``:`` and ``%2F`` inside a
+label all work), check
 the credential class (SERVICE.md section 4), throttle, then run the
 operation. Every answer carries ``x-amzn-RequestId`` and ``Date``; errors are
 JSON ``{"message": ...}`` with ``x-amzn-ErrorType``; an unexpected exception
@@ -19,9 +20,11 @@ import math
 import re
 import socket
 import struct
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from datetime import datetime, timezone
+from email.utils import formatdate
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -31,16 +34,20 @@ from aiohttp import web
 from . import auth, identity
 from ._errors import (
     ID_RE,
+    MAX_LONG,
     STATUS_BY_CODE,
     ServiceException,
     error_response,
     invalid_parameter,
+    load_json_object,
     not_authorized,
+    serialization,
 )
 from .faults import SCRIPT_CODES, Faults, TokenBuckets
 from .storage import Patch, Storage
 
-logger = logging.getLogger(__name__)
+#: Apart from the SDK's ``cognitosync_async`` tree, so the SDK's DEBUG shows only the SDK.
+logger = logging.getLogger("cognitosync_async_local.server")
 
 DEFAULT_ACCESS_KEY_ID = "AKIDLOCALDEVELOPER"
 DEFAULT_SECRET_ACCESS_KEY = "local-developer-secret"
@@ -75,6 +82,10 @@ class ServiceState:
     buckets: TokenBuckets = attrs.field(factory=TokenBuckets)
     #: Lifetime in seconds of the credentials Cognito Identity's GetCredentialsForIdentity mints.
     identity_credentials_ttl: float = 3600.0
+    #: Seconds the service's clock runs ahead of this machine's (to test clock skew, C1).
+    clock_offset: float = 0.0
+    #: Login providers Cognito Identity accepts besides the public ones (OIDC, SAML).
+    login_providers: frozenset[str] = frozenset()
 
     def lookup(self, access_key_id: str) -> auth.KeyRecord | None:
         secret = self.developer_keys.get(access_key_id)
@@ -131,15 +142,7 @@ class Call:
         return self.params["D"]
 
     def json(self) -> dict[str, Any]:
-        if not self.body.strip():
-            return {}
-        try:
-            data = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            raise invalid_parameter("The request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise invalid_parameter("The request body must be a JSON object")
-        return data
+        return load_json_object(self.body)
 
     async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run a blocking storage call off the event loop."""
@@ -197,6 +200,8 @@ def _int_query(call: Call, name: str, *, minimum: int) -> int | None:
     if not re.fullmatch(r"-?[0-9]{1,19}", raw):
         raise invalid_parameter(f"{name} must be an integer")
     value = int(raw)
+    if value > MAX_LONG:
+        raise invalid_parameter(f"{name} must be at most {MAX_LONG}")
     if value < minimum:
         raise invalid_parameter(f"{name} must be at least {minimum}")
     return value
@@ -209,7 +214,7 @@ def _string(data: Mapping[str, Any], name: str, *, required: bool = False) -> st
             raise invalid_parameter(f"{name} is required")
         return None
     if not isinstance(value, str):
-        raise invalid_parameter(f"{name} must be a string")
+        raise serialization(name, "a string", value)
     return value
 
 
@@ -218,7 +223,7 @@ def _struct(data: Mapping[str, Any], name: str) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise invalid_parameter(f"{name} must be an object")
+        raise serialization(name, "an object", value)
     return value
 
 
@@ -232,8 +237,10 @@ def _role_arn(data: Mapping[str, Any], where: str) -> str | None:
 def _epoch_ms(value: Any, name: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise invalid_parameter(f"{name} must be epoch seconds")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise serialization(name, "epoch seconds (a number)", value)
+    if not math.isfinite(value):
+        raise serialization(name, "a finite number", value)
     if not -1e11 < value < 1e11:
         raise invalid_parameter(f"{name} is out of range")
     return round(value * 1000)
@@ -244,27 +251,35 @@ def _patches(data: Mapping[str, Any]) -> list[Patch]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise invalid_parameter("RecordPatches must be a list")
+        raise serialization("RecordPatches", "an array", raw)
     patches: list[Patch] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
         where = f"RecordPatches[{i}]"
         if not isinstance(item, dict):
-            raise invalid_parameter(f"{where} must be an object")
+            raise serialization(where, "an object", item)
         op = item.get("Op")
+        if op is not None and not isinstance(op, str):
+            raise serialization(f"{where}.Op", "a string", op)
         if op not in ("replace", "remove"):
             raise invalid_parameter(f"{where}.Op must be 'replace' or 'remove'")
         key = item.get("Key")
-        if not isinstance(key, str) or not 1 <= len(key) <= 1024:
+        if key is not None and not isinstance(key, str):
+            raise serialization(f"{where}.Key", "a string", key)
+        if key is None or not 1 <= len(key) <= 1024:
             raise invalid_parameter(f"{where}.Key must be a string of 1 to 1024 characters")
         count = item.get("SyncCount")
+        if count is None:
+            raise invalid_parameter(f"{where}.SyncCount is required")
         if isinstance(count, bool) or not isinstance(count, int):
-            raise invalid_parameter(f"{where}.SyncCount must be an integer")
+            raise serialization(f"{where}.SyncCount", "an integer", count)
+        if count > MAX_LONG:
+            raise serialization(f"{where}.SyncCount", "a 64-bit integer", count)
         if count < 0:
             raise invalid_parameter(f"{where}.SyncCount must not be negative")
         value = item.get("Value")
         if value is not None and not isinstance(value, str):
-            raise invalid_parameter(f"{where}.Value must be a string")
+            raise serialization(f"{where}.Value", "a string", value)
         if value is not None and len(value) > 1_048_575:
             raise invalid_parameter(f"{where}.Value is longer than 1048575 characters")
         if op == "replace" and value is None:
@@ -388,6 +403,33 @@ async def update_records(call: Call) -> dict[str, Any]:
     return result
 
 
+#: Event members a SyncTrigger may not change (C4; the DG names read-only fields).
+_READ_ONLY_EVENT_FIELDS = (
+    "version", "eventType", "region", "identityPoolId", "identityId", "datasetName"
+)
+
+
+def _storable(text: str) -> bool:
+    """Valid Unicode (no lone surrogate), so it can be stored as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+async def _invoke(hook: SyncTriggerHook, event: dict[str, Any]) -> Any:
+    """Call a hook: a coroutine function in the loop, anything else in a thread (so
+    the caller's deadline bounds a blocking hook too; a hook past it is abandoned)."""
+    if inspect.iscoroutinefunction(hook):
+        outcome: Any = hook(event)
+    else:
+        outcome = await asyncio.to_thread(hook, event)
+    if inspect.isawaitable(outcome):
+        outcome = await outcome
+    return outcome
+
+
 async def _run_sync_trigger(call: Call, token: str, patches: list[Patch]) -> list[Patch]:
     """Run the pool's SyncTrigger hook, if one is set and registered (SERVICE.md 5)."""
     storage = call.state.storage
@@ -427,9 +469,9 @@ async def _run_sync_trigger(call: Call, token: str, patches: list[Patch]) -> lis
         "datasetRecords": records,
     }
     try:
-        outcome = hook(json.loads(json.dumps(event)))
-        if inspect.isawaitable(outcome):
-            outcome = await asyncio.wait_for(outcome, call.state.lambda_timeout)
+        outcome = await asyncio.wait_for(
+            _invoke(hook, json.loads(json.dumps(event))), call.state.lambda_timeout
+        )
     except LambdaThrottled:
         raise ServiceException("LambdaThrottledException", "Lambda was throttled") from None
     except asyncio.TimeoutError:
@@ -447,20 +489,39 @@ async def _run_sync_trigger(call: Call, token: str, patches: list[Patch]) -> lis
         raise ServiceException(
             "InvalidLambdaFunctionOutputException", "The SyncTrigger output has no datasetRecords"
         )
+    assert isinstance(outcome, dict)
+    for name in _READ_ONLY_EVENT_FIELDS:  # C4: a changed read-only field fails the update
+        if outcome.get(name) != event[name]:
+            raise ServiceException(
+                "InvalidLambdaFunctionOutputException",
+                f"The SyncTrigger changed the read-only field {name}",
+            )
     by_key = {p.key: p for p in patches}
     final: list[Patch] = []
     for key, rec in out_records.items():
         if not (isinstance(key, str) and 1 <= len(key) <= 1024 and isinstance(rec, dict)):
-            raise ServiceException("InvalidLambdaFunctionOutputException", f"Bad record {key!r}")
+            raise ServiceException("InvalidLambdaFunctionOutputException", "Bad record in output")
         op, value = rec.get("op"), rec.get("newValue")
-        if op not in ("replace", "remove") or (
-            op == "replace" and not isinstance(value, str)
+        if op not in ("replace", "remove") or not (value is None or isinstance(value, str)):
+            raise ServiceException(
+                "InvalidLambdaFunctionOutputException", "Bad op or newValue in output"
+            )
+        if not _storable(key) or (
+            value is not None and not (len(value) <= 1_048_575 and _storable(value))
         ):
             raise ServiceException(
-                "InvalidLambdaFunctionOutputException", f"Bad op or newValue for {key!r}"
+                "InvalidLambdaFunctionOutputException",
+                "A key or newValue in the output is too long or not valid Unicode",
+            )
+        if "oldValue" in rec and rec["oldValue"] != records.get(key, {}).get("oldValue"):
+            raise ServiceException(
+                "InvalidLambdaFunctionOutputException",
+                "The SyncTrigger changed the read-only field oldValue",
             )
         current_value, current_count = snapshot.get(key, (None, 0))
+        # C4: "to remove a record, either set the op to remove, or set the value to null"
         new_value = value if op == "replace" else None
+        op = "replace" if new_value is not None else "remove"
         if key not in by_key and new_value == current_value:
             continue
         original = by_key.get(key)
@@ -490,8 +551,11 @@ async def set_configuration(call: Call) -> dict[str, Any]:
         push_value = {}
         arns = push.get("ApplicationArns")
         if arns is not None:
-            if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
-                raise invalid_parameter("PushSync.ApplicationArns must be a list of strings")
+            if not isinstance(arns, list):
+                raise serialization("PushSync.ApplicationArns", "an array", arns)
+            for arn in arns:
+                if not isinstance(arn, str):
+                    raise serialization("PushSync.ApplicationArns[]", "a string", arn)
             for arn in arns:
                 if not _APP_ARN_RE.fullmatch(arn):
                     raise invalid_parameter(f"'{arn}' is not a valid SNS platform application ARN")
@@ -534,8 +598,11 @@ async def set_events(call: Call) -> dict[str, Any]:
     events = data.get("Events")
     if events is None:
         raise invalid_parameter("Events is required")
-    if not isinstance(events, dict) or not all(isinstance(v, str) for v in events.values()):
-        raise invalid_parameter("Events must be a map of event type to Lambda function ARN")
+    if not isinstance(events, dict):
+        raise serialization("Events", "an object", events)
+    for arn in events.values():
+        if not isinstance(arn, str):
+            raise serialization("Events.<value>", "a string", arn)
     if len(events) > 1:
         raise invalid_parameter("Events may hold at most 1 entry")
     for key in events:
@@ -782,6 +849,14 @@ def _throttle(state: ServiceState, op: Operation, params: dict[str, str]) -> Non
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
+    response = await _answer(request)
+    offset = request.app[STATE_KEY].clock_offset
+    if offset:  # a service clock set apart: its answers' Date says so (C1)
+        response.headers["Date"] = formatdate(time.time() + offset, usegmt=True)
+    return response
+
+
+async def _answer(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     request_id = str(uuid.uuid4())
     try:
@@ -796,11 +871,14 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         injected = await _injected(request, state.faults)
         if injected is not None:
             raise injected
+        # verify first, over the raw path that is then routed: a signature binds the
+        # request to the resource it names, whatever path it is replayed onto
+        principal = await auth.verify_request(
+            request, body, lookup=state.lookup, region=state.region,
+            clock_offset=state.clock_offset,
+        )
         raw_path, _, raw_query = request.raw_path.partition("?")
         op, params = route(request.method, raw_path)
-        principal = await auth.verify_request(
-            request, body, lookup=state.lookup, region=state.region
-        )
         _check_access(op, principal, params)
         _throttle(state, op, params)
         _check_path(params)

@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from ._errors import ServiceException, invalid_parameter, not_found
+from ._errors import MAX_LONG, ServiceException, invalid_parameter, not_found
 
 MAX_RECORDS_PER_DATASET = 1024
 MAX_DATASETS_PER_IDENTITY = 20
@@ -132,6 +132,27 @@ CREATE TABLE IF NOT EXISTS identity_logins (
     identity_id TEXT NOT NULL,
     PRIMARY KEY (pool_id, provider, subject)
 );
+-- Merges (SERVICE.md C3, C5): the datasets a merge moved under the surviving identity
+-- (reported in MergedDatasetNames of their parent), and the identities merged away.
+CREATE TABLE IF NOT EXISTS merged_datasets (
+    pool_id TEXT NOT NULL,
+    identity_id TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    name TEXT NOT NULL,
+    source_identity_id TEXT NOT NULL,
+    PRIMARY KEY (pool_id, identity_id, name)
+);
+CREATE TABLE IF NOT EXISTS disabled_identities (
+    pool_id TEXT NOT NULL,
+    identity_id TEXT NOT NULL,
+    merged_into TEXT NOT NULL,
+    PRIMARY KEY (pool_id, identity_id)
+);
+CREATE TABLE IF NOT EXISTS developer_providers (
+    pool_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    PRIMARY KEY (pool_id, provider)
+);
 CREATE TABLE IF NOT EXISTS openid_tokens (
     token TEXT PRIMARY KEY,
     pool_id TEXT NOT NULL,
@@ -150,20 +171,39 @@ def ts(ms: int) -> float:
     return ms / 1000
 
 
+#: Leading bytes of every token: they encode as ``+/+/``, so each token exercises a
+#: client's percent-encoding of ``+`` and ``/`` (the JSON after them is ASCII, which
+#: alone never yields either); ``=`` padding follows the JSON's length.
+_TOKEN_MARK = b"\xfb\xff\xbf"
+
+
 def encode_token(data: dict[str, Any]) -> str:
-    """An opaque paging token using only ``A-Za-z0-9-_``."""
+    """An opaque paging token in standard base64, ``+ / =`` included (SERVICE.md C7)."""
     raw = json.dumps(data, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.b64encode(_TOKEN_MARK + raw).decode()
 
 
 def decode_token(token: str, name: str = "nextToken") -> dict[str, Any]:
+    """The position a token holds; any token this service did not issue is a 400."""
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raw = base64.b64decode(token, validate=True)
+        if not raw.startswith(_TOKEN_MARK):
+            raise ValueError("not a token of this service")
+        data = json.loads(raw[len(_TOKEN_MARK):])
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise invalid_parameter(f"Invalid {name}") from None
     if not isinstance(data, dict):
         raise invalid_parameter(f"Invalid {name}")
+    for value in data.values():  # positions are flat: strings and 64-bit counts only
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise invalid_parameter(f"Invalid {name}")
+        if isinstance(value, int) and not 0 <= value <= MAX_LONG:
+            raise invalid_parameter(f"Invalid {name}")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise invalid_parameter(f"Invalid {name}") from None
     return data
 
 
@@ -481,6 +521,10 @@ class Storage:
             conn.execute(
                 "DELETE FROM subscriptions WHERE pool_id=? AND identity_id=? AND dataset=?", key
             )
+            # a deleted merged dataset leaves its parent's MergedDatasetNames for good
+            conn.execute(
+                "DELETE FROM merged_datasets WHERE pool_id=? AND identity_id=? AND name=?", key
+            )
             self._touch(conn, pool_id, identity_id, now_ms())
             return result
 
@@ -496,10 +540,12 @@ class Storage:
     def _merged_names(
         conn: sqlite3.Connection, pool_id: str, identity_id: str, name: str
     ) -> list[str]:
+        """The live datasets a merge moved under this one (C3: never a name prefix)."""
         rows = conn.execute(
-            "SELECT name FROM datasets WHERE pool_id=? AND identity_id=? AND live=1 "
-            "AND substr(name, 1, ?) = ? ORDER BY name",
-            (pool_id, identity_id, len(name) + 1, name + "."),
+            "SELECT m.name FROM merged_datasets m JOIN datasets d ON d.pool_id=m.pool_id "
+            "AND d.identity_id=m.identity_id AND d.name=m.name AND d.live=1 "
+            "WHERE m.pool_id=? AND m.identity_id=? AND m.parent=? ORDER BY m.name",
+            (pool_id, identity_id, name),
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -793,48 +839,89 @@ class Storage:
     # ------------------------------------------------------------------ merge (S10)
 
     def merge(self, pool_id: str, source_identity_id: str, target_identity_id: str) -> list[str]:
-        """Move the source identity's datasets under the target as ``<name>.<sourceId>``."""
+        """Merge the source identity into the target (as linking their logins does, C5):
+        the source's datasets move under the target as ``<name>.<sourceId>`` and are
+        recorded as merges (C3), its logins move to the target, its credentials are
+        revoked and it is disabled."""
         if source_identity_id == target_identity_id:
             raise ValueError("cannot merge an identity into itself")
         with self._tx() as conn:
-            rows = conn.execute(
-                "SELECT name FROM datasets WHERE pool_id=? AND identity_id=? AND live=1",
-                (pool_id, source_identity_id),
-            ).fetchall()
-            moved: list[str] = []
-            for (name,) in rows:
-                new_name = f"{name}.{source_identity_id}"
-                if self._dataset_row(conn, pool_id, target_identity_id, new_name) is not None:
-                    conn.execute(
-                        "DELETE FROM datasets WHERE pool_id=? AND identity_id=? AND name=?",
-                        (pool_id, target_identity_id, new_name),
-                    )
-                    conn.execute(
-                        "DELETE FROM records WHERE pool_id=? AND identity_id=? AND dataset=?",
-                        (pool_id, target_identity_id, new_name),
-                    )
+            return self.merge_in(conn, pool_id, source_identity_id, target_identity_id)
+
+    def merge_in(
+        self,
+        conn: sqlite3.Connection,
+        pool_id: str,
+        source_identity_id: str,
+        target_identity_id: str,
+    ) -> list[str]:
+        """``merge`` inside the caller's transaction."""
+        rows = conn.execute(
+            "SELECT name FROM datasets WHERE pool_id=? AND identity_id=? AND live=1",
+            (pool_id, source_identity_id),
+        ).fetchall()
+        moved: list[str] = []
+        for (name,) in rows:
+            new_name = f"{name}.{source_identity_id}"
+            if self._dataset_row(conn, pool_id, target_identity_id, new_name) is not None:
                 conn.execute(
-                    "UPDATE datasets SET identity_id=?, name=? "
-                    "WHERE pool_id=? AND identity_id=? AND name=?",
-                    (target_identity_id, new_name, pool_id, source_identity_id, name),
+                    "DELETE FROM datasets WHERE pool_id=? AND identity_id=? AND name=?",
+                    (pool_id, target_identity_id, new_name),
                 )
                 conn.execute(
-                    "UPDATE records SET identity_id=?, dataset=? "
-                    "WHERE pool_id=? AND identity_id=? AND dataset=?",
-                    (target_identity_id, new_name, pool_id, source_identity_id, name),
-                )
-                moved.append(new_name)
-            for table, column in (("datasets", "identity_id"), ("records", "identity_id")):
-                conn.execute(
-                    f"DELETE FROM {table} WHERE pool_id=? AND {column}=?",
-                    (pool_id, source_identity_id),
+                    "DELETE FROM records WHERE pool_id=? AND identity_id=? AND dataset=?",
+                    (pool_id, target_identity_id, new_name),
                 )
             conn.execute(
-                "DELETE FROM subscriptions WHERE pool_id=? AND identity_id=?",
+                "UPDATE datasets SET identity_id=?, name=? "
+                "WHERE pool_id=? AND identity_id=? AND name=?",
+                (target_identity_id, new_name, pool_id, source_identity_id, name),
+            )
+            conn.execute(
+                "UPDATE records SET identity_id=?, dataset=? "
+                "WHERE pool_id=? AND identity_id=? AND dataset=?",
+                (target_identity_id, new_name, pool_id, source_identity_id, name),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO merged_datasets VALUES (?,?,?,?,?)",
+                (pool_id, target_identity_id, name, new_name, source_identity_id),
+            )
+            moved.append(new_name)
+        for table, column in (("datasets", "identity_id"), ("records", "identity_id")):
+            conn.execute(
+                f"DELETE FROM {table} WHERE pool_id=? AND {column}=?",
                 (pool_id, source_identity_id),
             )
-            self._touch(conn, pool_id, target_identity_id, now_ms())
-            return sorted(moved)
+        conn.execute(
+            "DELETE FROM subscriptions WHERE pool_id=? AND identity_id=?",
+            (pool_id, source_identity_id),
+        )
+        conn.execute(  # the source's own merges were renamed above, and recorded anew
+            "DELETE FROM merged_datasets WHERE pool_id=? AND identity_id=?",
+            (pool_id, source_identity_id),
+        )
+        conn.execute(
+            "UPDATE identity_logins SET identity_id=? WHERE pool_id=? AND identity_id=?",
+            (target_identity_id, pool_id, source_identity_id),
+        )
+        conn.execute(
+            "UPDATE openid_tokens SET identity_id=? WHERE pool_id=? AND identity_id=?",
+            (target_identity_id, pool_id, source_identity_id),
+        )
+        conn.execute(
+            "DELETE FROM credentials WHERE pool_id=? AND identity_id=?",
+            (pool_id, source_identity_id),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO disabled_identities VALUES (?,?,?)",
+            (pool_id, source_identity_id, target_identity_id),
+        )
+        conn.execute(
+            "UPDATE disabled_identities SET merged_into=? WHERE pool_id=? AND merged_into=?",
+            (target_identity_id, pool_id, source_identity_id),
+        )
+        self._touch(conn, pool_id, target_identity_id, now_ms())
+        return sorted(moved)
 
     # ------------------------------------------------------------------ pool configuration
 
