@@ -19,8 +19,8 @@ power cut the last commits may be lost, but the log is replayed in order,
 so a dataset row (the cursor) never survives without the records committed
 before it, and a rerun redoes what was lost. (``synchronous=FULL``, an fsync
 per commit, made a first copy several times slower for no gain in
-correctness.) Every method is one ``BEGIN IMMEDIATE``
-transaction, run off the event loop on one connection (calls are
+correctness.) Every method is one transaction (``BEGIN
+IMMEDIATE`` for writes), run off the event loop on one connection (calls are
 serialized by a lock: SQLite serializes writers anyway).
 """
 
@@ -170,14 +170,15 @@ class SqliteTarget:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """``fn(conn)`` in one immediate transaction, off the loop."""
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
+        """``fn(conn)`` in one transaction, off the loop (``write``: taking the write
+        lock at once, so two writers never deadlock; reads take none, in WAL mode)."""
         conn = self._conn
         if conn is None:
             raise TargetError(f"{self.spec}: not open")
 
         def tx() -> T:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 result = fn(conn)
             except BaseException:
@@ -197,7 +198,7 @@ class SqliteTarget:
                                 (identity_id,)).fetchall()
             return {r["dataset_name"]: _row_dataset(r) for r in rows}
 
-        return await self._run(q)
+        return await self._run(q, write=False)
 
     async def write_records(
         self, identity_id: str, dataset_name: str, records: Sequence[RecordRow], *,
@@ -262,7 +263,7 @@ class SqliteTarget:
             ).fetchall()
             return [_row_record(r) for r in rows]
 
-        return await self._run(q)
+        return await self._run(q, write=False)
 
     async def identities(self) -> AsyncIterator[str]:
         after = ""
@@ -274,7 +275,7 @@ class SqliteTarget:
                 ).fetchall()
                 return [r[0] for r in rows]
 
-            ids = await self._run(page)
+            ids = await self._run(page, write=False)
             if not ids:
                 return
             for ident in ids:
