@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from _cli import CLI, cli_env
-from conftest_local import POOL, make_client, put, remove, replace
+from conftest_local import POOL, make_client, remove, replace
 
 from cognitosync_async.local import LocalCognitoSync
 from cognitosync_async.mirror import shard_of
@@ -230,7 +230,7 @@ def test_two_shards_at_once_into_one_target(
         for k in (0, 1)
     ]
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, out + err
     counts = [json.loads(out)["identities"] for out, _ in outs]
     assert counts == [sum(1 for i in idents if shard_of(i, 2) == k) for k in (0, 1)]

@@ -17,7 +17,7 @@ from conftest_local import (  # noqa: F401
     dev_fixture,
     svc_fixture,
 )
-from mirror_helpers import current, ids, seed, sdk_client, sync_sessions, table, write
+from mirror_helpers import current, ids, sdk_client, seed, sync_sessions, table, write
 
 from cognitosync_async.local import LocalCognitoSync
 from cognitosync_async.mirror import (
@@ -256,3 +256,80 @@ async def test_existing_table_of_another_layout_is_refused(tmp_path: Path) -> No
     conn.close()
     with pytest.raises(TargetLayoutError, match="datasets"):
         await SqliteTarget(str(db)).open()
+
+
+async def test_records_without_their_row_are_redone_exactly(
+    svc: LocalCognitoSync, dev: Caller, tmp_path: Path
+) -> None:
+    """A run killed between a dataset's records and its row leaves records without a
+    row (possibly of an old incarnation, with higher sync counts): a rerun re-reads the
+    dataset in full and makes its records exactly the source's."""
+    (a,) = ids(1)
+    await write(dev, a, "settings", {"k": "v"})
+    db = tmp_path / "copy.db"
+    from cognitosync_async.mirror import RecordRow
+
+    async with SqliteTarget(str(db)) as target:
+        await target.write_records(a, "settings", [RecordRow("k", "stale", 9),
+                                                   RecordRow("old", "x", 8)])
+    summary = await run(svc, db, [a])
+    assert (summary.records_written, summary.records_removed) == (1, 1)
+    assert records_of(db, a, "settings") == {"k": ("v", 0, 1)}
+    await assert_identical(svc, db, [a])
+
+
+async def test_retries_and_throttles_are_counted_and_a_failed_identity_reported(
+    svc: LocalCognitoSync, dev: Caller, tmp_path: Path
+) -> None:
+    from cognitosync_async import CognitoSyncClient
+    from cognitosync_async.local import Faults
+
+    a, b = ids(2)
+    await write(dev, a, "settings", {"k": "v"})
+    await write(dev, b, "settings", {"k": "w"})
+    db = tmp_path / "copy.db"
+    svc.faults = Faults(script=[429, 500])  # a's ListDatasets: throttled, 500, then ok
+    async with CognitoSyncClient(svc.region, credentials=svc.credentials,
+                                 endpoint_url=svc.endpoint_url, retry_base_delay=0.001,
+                                 retry_max_delay=0.01, max_attempts=3) as client:
+        s = await mirror(client, identity_pool_id=POOL, target=f"sqlite:{db}",
+                         identities=[a], concurrency=1)
+        assert (s.calls, s.retries, s.throttled, s.failed) == (4, 2, 1, 0)
+        svc.faults = Faults(script=[500, 500, 500])  # b's first call fails 3 times
+        s = await mirror(client, identity_pool_id=POOL, target=f"sqlite:{db}",
+                         identities=[b, a], concurrency=1)
+    assert s.failed == 1 and s.identities == 2
+    assert s.errors[0]["identity_id"] == b and "InternalError" in s.errors[0]["error"]
+    assert dataset_of(db, b, "settings") is None  # nothing half-done
+    s = await run(svc, db, [a, b])  # the rerun converges
+    assert s.failed == 0 and s.datasets_changed == 1
+    await assert_identical(svc, db, [a, b])
+
+
+async def test_a_write_during_the_read_is_not_skipped_by_the_next_run(
+    svc: LocalCognitoSync, dev: Caller, tmp_path: Path
+) -> None:
+    """An old app writes right after the mirror's ListRecords snapshot (C9): the cursor
+    and the row's metadata are those of the snapshot, so the next run reads the write."""
+    from cognitosync_async import CognitoSyncClient
+    from cognitosync_async._models import ListRecordsResponse
+
+    (a,) = ids(1)
+    await write(dev, a, "settings", {"k": "v"})
+
+    class AppWritesDuringTheRead(CognitoSyncClient):
+        async def list_records(self, **kwargs: Any) -> ListRecordsResponse:
+            page = await super().list_records(**kwargs)
+            await write(dev, a, "settings", {"during": "read"})
+            return page
+
+    db = tmp_path / "copy.db"
+    async with AppWritesDuringTheRead(svc.region, credentials=svc.credentials,
+                                      endpoint_url=svc.endpoint_url) as client:
+        await mirror(client, identity_pool_id=POOL, target=f"sqlite:{db}", identities=[a])
+    assert set(records_of(db, a, "settings")) == {"k"}  # the snapshot's records only
+    assert dataset_of(db, a, "settings")["dataset_sync_count"] == 1  # type: ignore[index]
+    s = await run(svc, db, [a])
+    assert s.datasets_changed == 1
+    assert records_of(db, a, "settings")["during"] == ("read", 0, 2)
+    await assert_identical(svc, db, [a])
