@@ -623,7 +623,7 @@ async def cmd_mirror(args: argparse.Namespace) -> int:
                         client, identity_pool_id=args.identity_pool_id, target=target,
                         identities=await _mirror_identities(args, client, source, credentials),
                         shard=shard, concurrency=args.concurrency, rate=args.rate,
-                        progress=progress, summary=summary,
+                        whole_pool=source is None, progress=progress, summary=summary,
                     )
                 except (KeyboardInterrupt, asyncio.CancelledError):
                     summary.interrupted = True
@@ -662,7 +662,7 @@ async def cmd_verify(args: argparse.Namespace) -> int:
                     client, identity_pool_id=args.identity_pool_id, target=target,
                     identities=await _mirror_identities(args, client, source, credentials),
                     shard=shard, concurrency=args.concurrency, rate=args.rate,
-                    summary=summary,
+                    whole_pool=source is None, summary=summary,
                 )
         finally:
             await target.close()

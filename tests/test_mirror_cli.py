@@ -329,3 +329,33 @@ def test_identities_from_stdin(svc: LocalCognitoSync, seeder: Seeder, tmp_path: 
     assert summary_of(r)["identities"] == 2
     assert target_identities(db) == set(idents[:2])
     assert sys.executable  # (the CLI runs under this interpreter)
+
+
+def test_identities_only_in_the_target_are_visited_when_the_pool_is_enumerated(
+    svc: LocalCognitoSync, seeder: Seeder, tmp_path: Path
+) -> None:
+    idents = people(3)
+    seed(seeder, svc, idents)
+    db = tmp_path / "copy.db"
+    summary_of(cli(svc, tmp_path, "mirror", "--target", f"sqlite:{db}", "--json"))
+    gone = "us-east-1:99999999-0000-4000-8000-000000000000"  # not in the pool
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO datasets(identity_pool_id, identity_id, dataset_name, "
+                 "dataset_sync_count, deleted) VALUES (?,?,?,?,0)", (POOL, gone, "settings", 3))
+    conn.execute("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?)",
+                 (gone, "settings", "k", "v", 0, 3, 0, "x", None))
+    conn.commit()
+    conn.close()
+    r = cli(svc, tmp_path, "verify", "--target", f"sqlite:{db}", "--json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert [(d["identity_id"], d["key"]) for d in report["first_differences"]] == [(gone, None)]
+    # with a list of identities, the others in the target are not its business
+    ids = ids_file(tmp_path, idents)
+    r = cli(svc, tmp_path, "verify", "--target", f"sqlite:{db}", "--identities", str(ids))
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = summary_of(cli(svc, tmp_path, "mirror", "--target", f"sqlite:{db}", "--json"))
+    assert data["identities"] == 4 and data["datasets_deleted"] == 1
+    assert data["records_removed"] == 1
+    r = cli(svc, tmp_path, "verify", "--target", f"sqlite:{db}")
+    assert r.returncode == 0, r.stdout + r.stderr

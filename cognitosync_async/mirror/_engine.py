@@ -347,18 +347,30 @@ async def mirror_identity(
 
 
 async def _unique(
-    identities: Iterable[str] | AsyncIterable[str], shard: Shard | None
+    identities: Iterable[str] | AsyncIterable[str], shard: Shard | None,
+    target: Target | None = None,
 ) -> AsyncIterator[str]:
+    """Each identity once (those of ``shard``); with ``target``, then every identity the
+    target holds that the enumeration did not yield (gone from the pool, or never in it)."""
     seen: set[str] = set()
+
+    def fresh(ident: str) -> bool:
+        if ident in seen or (shard is not None and not shard.holds(ident)):
+            return False
+        seen.add(ident)
+        return True
+
     if isinstance(identities, AsyncIterable):
         async for ident in identities:
-            if ident not in seen and (shard is None or shard.holds(ident)):
-                seen.add(ident)
+            if fresh(ident):
                 yield ident
     else:
         for ident in identities:
-            if ident not in seen and (shard is None or shard.holds(ident)):
-                seen.add(ident)
+            if fresh(ident):
+                yield ident
+    if target is not None:
+        async for ident in target.identities():
+            if fresh(ident):
                 yield ident
 
 
@@ -381,6 +393,7 @@ async def mirror(
     concurrency: int = 8,
     rate: float | None = None,
     create_table: bool = False,
+    whole_pool: bool = False,
     progress: Progress | None = None,
     summary: MirrorSummary | None = None,
 ) -> MirrorSummary:
@@ -394,6 +407,11 @@ async def mirror(
     throttling). Calls, retries and throttles are counted from the SDK's
     DEBUG log (see ``counting_calls``). Returns the summary; an identity that
     fails is counted in ``failed`` and does not stop the others.
+
+    ``whole_pool``: ``identities`` is the whole pool (as ``ListIdentities``
+    gives it), so identities the target holds that it did not list are
+    visited too, after it (their datasets, gone from the source, are marked
+    deleted). Leave it False for a partial list.
     """
     summary = summary if summary is not None else MirrorSummary()
     if isinstance(shard, str):
@@ -408,8 +426,8 @@ async def mirror(
     try:
         with counting_calls() as counter:
             try:
-                async with fan_out(_unique(identities, shard), one,
-                                   concurrency=concurrency) as results:
+                todo = _unique(identities, shard, opened if whole_pool else None)
+                async with fan_out(todo, one, concurrency=concurrency) as results:
                     async for result in results:
                         summary.identities += 1
                         if result.ok:
@@ -505,12 +523,17 @@ async def verify(
     shard: Shard | str | None = None,
     concurrency: int = 8,
     rate: float | None = None,
+    whole_pool: bool = False,
     summary: VerifySummary | None = None,
 ) -> VerifySummary:
     """Compare the source and ``target`` for ``identities`` (of ``shard``): every
     dataset's records (key, value or tombstone, sync count) and dataset sync
     counts, the source read from sync count 0. Returns the summary
-    (``identical``; ``differences`` counted, the first 100 kept)."""
+    (``identical``; ``differences`` counted, the first 100 kept).
+
+    ``whole_pool`` (``identities`` is the whole pool): the target's other
+    identities are compared too, so a copy holding what the pool does not
+    is a difference."""
     summary = summary if summary is not None else VerifySummary()
     if isinstance(shard, str):
         shard = Shard.parse(shard)
@@ -524,8 +547,8 @@ async def verify(
     try:
         with counting_calls() as counter:
             try:
-                async with fan_out(_unique(identities, shard), one,
-                                   concurrency=concurrency) as results:
+                todo = _unique(identities, shard, opened if whole_pool else None)
+                async with fan_out(todo, one, concurrency=concurrency) as results:
                     async for result in results:
                         summary.identities += 1
                         if not result.ok:
