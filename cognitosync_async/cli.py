@@ -611,7 +611,10 @@ async def cmd_mirror(args: argparse.Namespace) -> int:
                          "(with --engine local, run one process per --shard K/N)")
     shard, target, source = _mirror_inputs(args)
     summary = MirrorSummary()
-    progress = Progress("mirror", None, sys.stderr.isatty() and not args.quiet)
+    total = None
+    if source is not None and args.identities != "-" and shard is None:
+        total = await asyncio.to_thread(_count_lines, args.identities)
+    progress = Progress("mirror", total, sys.stderr.isatty() and not args.quiet)
     credentials = _credentials(args)
     try:
         client = make_client(args, adaptive=True, credentials=credentials)
