@@ -27,6 +27,7 @@ from ._calls import CallCounter, counting_calls
 from ._engine import (
     Difference,
     MirrorSummary,
+    ProgressSink,
     VerifySummary,
     mirror,
     mirror_identity,
@@ -55,6 +56,7 @@ __all__ = [
     "DatasetRow",
     "Difference",
     "MirrorSummary",
+    "ProgressSink",
     "RecordRow",
     "Shard",
     "SqliteTarget",

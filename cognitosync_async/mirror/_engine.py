@@ -37,7 +37,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -51,7 +51,17 @@ from ._target import DatasetRow, RecordRow, Target, make_target
 
 if TYPE_CHECKING:
     from .._client import CognitoSyncClient
-    from .._export import Progress
+
+
+class ProgressSink(Protocol):
+    """Where ``mirror`` reports after each identity (the CLI's progress line, or a
+    Ray driver gathering its shards' progress)."""
+
+    def update(self, done: int, failed: int, extra: str = "", *, force: bool = False) -> None:
+        ...
+
+    def finish(self) -> None:
+        ...
 
 DATASETS_PAGE = 64  # what the mobile SDKs send (SERVICE.md C8)
 RECORDS_PAGE = 1024
@@ -394,7 +404,7 @@ async def mirror(
     rate: float | None = None,
     create_table: bool = False,
     whole_pool: bool = False,
-    progress: Progress | None = None,
+    progress: ProgressSink | None = None,
     summary: MirrorSummary | None = None,
 ) -> MirrorSummary:
     """Make ``target`` equal to the source for ``identities`` (those of ``shard``).
