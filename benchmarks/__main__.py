@@ -1,5 +1,6 @@
 """``python -m benchmarks [--rounds N] [--scale X] [--no-local] [--readme]``,
-``python -m benchmarks soak`` and ``python -m benchmarks profile SCENARIO``."""
+``python -m benchmarks soak``, ``python -m benchmarks profile SCENARIO`` and
+``python -m benchmarks mirror``."""
 
 from __future__ import annotations
 
@@ -163,6 +164,13 @@ def main() -> None:
     pr.add_argument("--calls", type=int, default=2000)
     pr.add_argument("--top", type=int, default=35)
     pr.add_argument("--client", default="sdk", choices=("sdk", "floor", "aiobotocore"))
+    sub.add_parser("mirror", help="mirror/verify figures (python -m benchmarks mirror --help)",
+                   add_help=False)
+    if sys.argv[1:2] == ["mirror"]:
+        from ._mirror import main as mirror_main
+
+        mirror_main(sys.argv[2:])
+        return
     args = p.parse_args()
     if args.command == "soak":
         from ._soak import soak

@@ -6,7 +6,10 @@ hundred identities concurrently (``fan_out`` + ``DatasetHandle.put``; the
 429s are absorbed by retries and the adaptive rate limiter), page them back
 and check every value, let a phone and the backend write the same key at
 the same moment (one of them conflicts and resolves it), export everything
-to JSON Lines, and print a short report.
+to JSON Lines; then move off Cognito Sync: mirror the pool into a SQLite
+file (``cognitosync_async.mirror``), let a few old apps change their
+settings, mirror again (only the changed datasets are read) and ``verify``
+the copy; and print a short report.
 
 Calls and retries are counted honestly, from the SDK's own DEBUG log: one
 line per attempt on the ``cognitosync_async`` logger.
@@ -29,6 +32,7 @@ from ._client import CognitoSyncClient
 from ._export import Summary, run_export
 from ._fanout import fan_out
 from ._models import Record, UpdateRecordsResponse
+from .mirror import CallCounter, MirrorSummary, VerifySummary, mirror, verify
 
 POOL = "us-east-1:dea00000-0000-4000-8000-00000000de70"
 THEMES = ("light", "dark", "solarized", "high-contrast")
@@ -53,36 +57,7 @@ def progress_for(i: int) -> dict[str, str | None]:
     return values
 
 
-class CallCounter(logging.Handler):
-    """Counts the SDK's per-attempt DEBUG lines: calls, retries, throttles."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.calls = 0
-        self.retries = 0
-        self.throttled = 0
-        self.errors = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        msg = str(record.msg)
-        if record.name != "cognitosync_async" or not msg.startswith("%s status="):
-            return
-        args: Any = record.args
-        self.calls += 1
-        if msg.startswith("%s status=-"):
-            # "%s status=- attempt=%d duration=%.1fms error=%s": no answer (network error)
-            attempt, status = int(args[1]), None
-        else:
-            # "%s status=%d attempt=%d duration=%.1fms request_id=%s"
-            status, attempt = int(args[1]), int(args[2])
-        if attempt > 1:
-            self.retries += 1
-        if status is None:
-            self.errors += 1
-        elif status == 429:
-            self.throttled += 1
-        elif status >= 300:
-            self.errors += 1
+APP_CHANGES = 3  # old apps that change their settings between the two mirror runs
 
 
 @attrs.define
@@ -102,6 +77,11 @@ class DemoReport:
     export_path: str = ""
     exported_datasets: int = 0
     export_seconds: float = 0.0
+    mirror_path: str = ""
+    mirror_first: dict[str, Any] = attrs.field(factory=dict)
+    app_changes: int = 0
+    mirror_second: dict[str, Any] = attrs.field(factory=dict)
+    verify: dict[str, Any] = attrs.field(factory=dict)
     calls: int = 0
     retries: int = 0
     throttled: int = 0
@@ -116,6 +96,10 @@ class DemoReport:
             and self.failures == 0
             and self.exported_datasets == self.datasets_written
             and bool(self.conflict.get("resolved"))
+            and self.mirror_first.get("failed") == 0
+            and self.mirror_first.get("datasets") == self.datasets_written
+            and self.mirror_second.get("datasets_changed") == self.app_changes
+            and bool(self.verify.get("identical"))
         )
 
     def text(self) -> str:
@@ -140,6 +124,7 @@ class DemoReport:
             f"  conflict  {conflict}",
             f"  exported  {self.exported_datasets} datasets in {self.export_seconds:.1f}s "
             f"to {self.export_path}",
+            *self._mirror_lines(),
             f"  calls     {self.calls} requests, {self.retries} retries; the service answered "
             f"{self.throttled} with 429 (throttled), {self.error_answers} with other errors; "
             f"{self.failures} operations failed; the adaptive rate limiter slowed the "
@@ -147,6 +132,27 @@ class DemoReport:
             f"  throughput {rate:.0f} requests/s over {self.elapsed:.1f}s",
             "  result    " + ("OK" if self.ok else "FAILED"),
         ])
+
+    def _mirror_lines(self) -> list[str]:
+        first, second, v = self.mirror_first, self.mirror_second, self.verify
+        if not first:
+            return []
+        idents = max(1, int(second.get("identities", 0)))
+        return [
+            f"  mirrored  {first.get('datasets')} datasets ({first.get('records_written')} "
+            f"records) into SQLite {self.mirror_path} with {first.get('calls')} calls in "
+            f"{first.get('seconds', 0):.1f}s",
+            f"  old apps  {self.app_changes} phones changed their settings (identity "
+            "credentials, ListRecords + UpdateRecords, as the mobile SDKs sync)",
+            f"  re-mirror {second.get('datasets_changed')} changed datasets copied with "
+            f"{second.get('calls')} calls ({int(second.get('calls', 0)) / idents:.2f} an "
+            f"identity: ListDatasets, and ListRecords only where something changed) in "
+            f"{second.get('seconds', 0):.1f}s",
+            "  verify    " + (
+                f"identical: {v.get('datasets')} datasets, {v.get('records')} records "
+                f"compared with {v.get('calls')} calls"
+                if v.get("identical") else f"{v.get('differences')} DIFFERENCES"),
+        ]
 
 
 async def _write(
@@ -249,6 +255,43 @@ async def _conflict(
     }
 
 
+async def _migrate(
+    svc: Any, client: CognitoSyncClient, ids: list[str], concurrency: int,
+    options: dict[str, Any], report: DemoReport,
+) -> None:
+    """Mirror the pool into SQLite, let old apps change a few records, mirror again
+    (only the changed datasets are read), and verify the copy."""
+    target = f"sqlite:{report.mirror_path}"
+    first = await mirror(client, identity_pool_id=POOL, target=target, identities=ids,
+                         concurrency=concurrency, summary=MirrorSummary())
+    report.mirror_first = first.as_dict()
+    changed = ids[1: 1 + APP_CHANGES]
+    for index, ident in enumerate(changed, start=1):
+        creds = svc.mint_identity_credentials(POOL, ident)
+        async with CognitoSyncClient(svc.region, credentials=creds,
+                                     **{**options, "adaptive_rate_limit": False}) as app:
+            ds = app.dataset(identity_pool_id=POOL, identity_id=ident, dataset_name="settings")
+            # another theme than settings_for(index)'s, and the nickname removed
+            await ds.put({"theme": THEMES[(index + 1) % len(THEMES)], "nickname": None})
+    report.app_changes = len(changed)
+    second = await mirror(client, identity_pool_id=POOL, target=target, identities=ids,
+                          concurrency=concurrency, summary=MirrorSummary())
+    report.mirror_second = second.as_dict()
+    checked = await verify(client, identity_pool_id=POOL, target=target, identities=ids,
+                           concurrency=concurrency, summary=VerifySummary())
+    report.verify = {k: v for k, v in checked.as_dict().items() if k != "first_differences"}
+
+
+def _mirror_path(export_path: str) -> str:
+    """The mirror's SQLite file, next to the export (a previous demo's copy is replaced:
+    it mirrored another, now gone, local service)."""
+    path = os.path.splitext(export_path)[0] + ".mirror.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    return path
+
+
 def _export_path(output: str | None) -> str:
     """``output``, or a file in a new directory that is kept (the report says where)."""
     if output:
@@ -329,6 +372,9 @@ async def run_demo(
                 report.export_seconds = time.monotonic() - t
                 report.exported_datasets = summary.datasets
                 report.failures += summary.failed
+
+                report.mirror_path = _mirror_path(export_path)
+                await _migrate(svc, client, ids, concurrency, options, report)
                 limiter = client.rate_limiter
                 report.limiter_throttles = limiter.throttles if limiter is not None else 0
     finally:

@@ -65,7 +65,7 @@ DELEGATED = {
 }
 
 EPILOG = """\
-datasets, records, get, put, delete, export and import take --endpoint-url,
+datasets, records, get, put, delete, export, import, mirror and verify take --endpoint-url,
 --region, --profile, --max-attempts and --json; demo takes --json (it runs its
 own local service); serve and mint-credentials take the options of the local
 service's command line: run 'cognitosync-async serve --help' or
@@ -200,9 +200,55 @@ def build_parser() -> argparse.ArgumentParser:
                    "new temporary directory)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    _mirror_parsers(sub, common)
+
     for name, text in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
     return parser
+
+
+def _mirror_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``mirror`` and ``verify`` (cognitosync_async.mirror)."""
+    targets = "sqlite:PATH (created if missing) or dynamodb:TABLE (the dynamodb extra)"
+    p = sub.add_parser(
+        "mirror", parents=[common], help="copy a pool into a target, then keep it current",
+        description="Make TARGET equal to the pool as read in this run: the first run copies "
+        "everything, later runs read only datasets that changed (from the target's cursor). "
+        "Stopped at any point, the same command converges when run again. Identities come "
+        "from --identities or Cognito Identity ListIdentities; --shard K/N mirrors only "
+        "shard K of N (run N at once, e.g. a job array).",
+    )
+    _mirror_common(p, targets)
+    p.add_argument("--create-table", action="store_true",
+                   help="dynamodb: create the table (on-demand billing) if missing")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (this process, default) or ray (--shards actors on a cluster)")
+    p.add_argument("--shards", type=int, default=None, help="ray: number of shards")
+    p.add_argument("--ray-address", help="ray: cluster address (default: a local one)")
+    p.add_argument("--concurrency", type=int, default=8, help="identities at once (default 8)")
+    p.add_argument("--rate", type=float, default=None,
+                   help="cap on calls this process starts a second (divide a pool's budget "
+                   "by the number of shards running at once)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+
+    p = sub.add_parser(
+        "verify", parents=[common], help="compare a pool with its mirror (exit 1 on a difference)",
+        description="Read both sides afresh (the source from sync count 0) and compare every "
+        "dataset's records (key, value or tombstone, sync count) and dataset sync counts. "
+        "Exit 0 when identical, 1 with the first differences listed and counted.",
+    )
+    _mirror_common(p, targets)
+    p.add_argument("--concurrency", type=int, default=8, help="identities at once (default 8)")
+    p.add_argument("--rate", type=float, default=None, help="cap on calls started a second")
+
+
+def _mirror_common(p: argparse.ArgumentParser, targets: str) -> None:
+    p.add_argument("--identity-pool-id", required=True)
+    p.add_argument("--target", required=True, help=targets)
+    p.add_argument("--identities", metavar="FILE", help="identity ids, one a line ('-': stdin)")
+    p.add_argument("--identity-endpoint-url",
+                   help="Cognito Identity URL for enumerating the pool (default: --endpoint-url)")
+    p.add_argument("--shard", metavar="K/N", help="only the identities of shard K of N")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -517,6 +563,119 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     )
 
 
+def _mirror_inputs(args: argparse.Namespace) -> tuple[Any, Any, IO[str] | None]:
+    """Shard, target (not opened) and identities file, each checked before anything
+    is written or sent: a bad one is a usage error (exit 2)."""
+    from .mirror import Shard, TargetError, make_target
+
+    _check_bulk_options(args)
+    try:
+        shard = Shard.parse(args.shard) if args.shard is not None else None
+        target = make_target(args.target, create_table=getattr(args, "create_table", False))
+    except (ParamValidationError, TargetError) as exc:
+        raise UsageError(str(exc)) from None
+    source = _open_input(args.identities) if args.identities is not None else None
+    return shard, target, source
+
+
+async def _mirror_identities(
+    args: argparse.Namespace, client: CognitoSyncClient, source: IO[str] | None,
+    credentials: DefaultCredentialsProvider,
+) -> AsyncIterator[str]:
+    if source is not None:
+        return identities_from(source)
+    return identities_of_pool(
+        args.identity_pool_id, region=client.region_name, credentials=credentials,
+        endpoint_url=args.identity_endpoint_url or args.endpoint_url,
+    )
+
+
+async def _open_target(target: Any) -> None:
+    from .mirror import TargetError
+
+    try:
+        await target.open()
+    except TargetError as exc:
+        raise UsageError(str(exc)) from None
+
+
+async def cmd_mirror(args: argparse.Namespace) -> int:
+    from .mirror import MirrorSummary, mirror
+
+    if args.engine == "ray":
+        # the Ray engine (cognitosync_async.mirror.ray) arrives with the 'ray' extra
+        raise UsageError("--engine ray needs the 'ray' extra: pip install "
+                         "'cognitosync-async[ray]' (not available in this version)")
+    if args.shards is not None or args.ray_address is not None:
+        raise UsageError("--shards and --ray-address go with --engine ray "
+                         "(with --engine local, run one process per --shard K/N)")
+    shard, target, source = _mirror_inputs(args)
+    summary = MirrorSummary()
+    total = None
+    if source is not None and args.identities != "-" and shard is None:
+        total = await asyncio.to_thread(_count_lines, args.identities)
+    progress = Progress("mirror", total, sys.stderr.isatty() and not args.quiet)
+    credentials = _credentials(args)
+    try:
+        client = make_client(args, adaptive=True, credentials=credentials)
+        await _open_target(target)
+        try:
+            async with client:
+                try:
+                    await mirror(
+                        client, identity_pool_id=args.identity_pool_id, target=target,
+                        identities=await _mirror_identities(args, client, source, credentials),
+                        shard=shard, concurrency=args.concurrency, rate=args.rate,
+                        whole_pool=source is None, progress=progress, summary=summary,
+                    )
+                except (KeyboardInterrupt, asyncio.CancelledError):
+                    summary.interrupted = True
+                    _report_mirror(summary, args)
+                    raise
+        finally:
+            await target.close()
+    finally:
+        if source is not None and source is not sys.stdin:
+            source.close()
+    _report_mirror(summary, args)
+    return EXIT_OK if summary.failed == 0 else EXIT_ERROR
+
+
+def _report_mirror(summary: Any, args: argparse.Namespace) -> None:
+    if args.json:
+        print(json.dumps(summary.as_dict()))
+        for err in summary.errors[:10]:
+            print(f"failed {err['identity_id']}: {err['error']}", file=sys.stderr)
+    else:
+        print(summary.text())
+
+
+async def cmd_verify(args: argparse.Namespace) -> int:
+    from .mirror import VerifySummary, verify
+
+    shard, target, source = _mirror_inputs(args)
+    summary = VerifySummary()
+    credentials = _credentials(args)
+    try:
+        client = make_client(args, adaptive=True, credentials=credentials)
+        await _open_target(target)
+        try:
+            async with client:
+                await verify(
+                    client, identity_pool_id=args.identity_pool_id, target=target,
+                    identities=await _mirror_identities(args, client, source, credentials),
+                    shard=shard, concurrency=args.concurrency, rate=args.rate,
+                    whole_pool=source is None, summary=summary,
+                )
+        finally:
+            await target.close()
+    finally:
+        if source is not None and source is not sys.stdin:
+            source.close()
+    print(json.dumps(summary.as_dict()) if args.json else summary.text())
+    return EXIT_OK if summary.identical else EXIT_ERROR
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "datasets": cmd_datasets,
     "records": cmd_records,
@@ -526,6 +685,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
     "export": cmd_export,
     "import": cmd_import,
     "demo": cmd_demo,
+    "mirror": cmd_mirror,
+    "verify": cmd_verify,
 }
 
 
