@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from _examples import python_blocks, run_example
 
 README = Path(__file__).resolve().parent.parent / "README.md"
