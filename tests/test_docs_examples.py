@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,19 @@ def test_every_guide_is_there_and_has_examples_or_says_why() -> None:
 @pytest.mark.parametrize("code", EXAMPLES)
 def test_docs_example_runs(code: str, tmp_path: Path) -> None:
     run_example(code, tmp_path)
+
+
+def test_cli_reference_has_every_command_help() -> None:
+    """docs/_hooks.py fills the CLI reference page from the CLI's own --help."""
+    spec = importlib.util.spec_from_file_location("docs_hooks", DOCS / "_hooks.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    page = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
+    assert hooks.MARKER in page
+    text = hooks.on_page_markdown(page, None, None, None)
+    assert hooks.MARKER not in text
+    for command in ("datasets", "records", "get", "put", "delete", "export", "import",
+                    "demo", "serve", "mint-credentials"):
+        assert f"\n## {command}\n\n```text\nusage: " in text, command
+    assert "--identity-pool-id" in text and "--checkpoint" in text
