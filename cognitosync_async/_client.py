@@ -71,8 +71,8 @@ from ._operations import (
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
 from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryConfig, is_retryable, parse_retry_after, retrying
-from ._transport import USER_AGENT as USER_AGENT  # the SDK's own, without user_agent_extra
 from ._transport import DEFAULT_TIMEOUT, HTTPResponse, Transport, user_agent
+from ._transport import USER_AGENT as USER_AGENT  # the SDK's own, without user_agent_extra
 
 if TYPE_CHECKING:
     import aiohttp
