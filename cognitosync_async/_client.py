@@ -93,6 +93,8 @@ _SKEW_CODES = frozenset(
 _EXPIRED_CODES = frozenset({"ExpiredTokenException", "ExpiredToken"})
 # A signature-mismatch message may quote the canonical request, session token included.
 _SECURITY_TOKEN = re.compile(r"(?i)(x-amz-security-token:)[^\n']*")
+# ... or a signature (valid for minutes: a replay could use it)
+_SIGNATURE = re.compile(r"(?i)(signature=)[0-9a-f]{16,}")
 # botocore's validate_region_name: a region is one DNS label of the endpoint host
 _REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
@@ -475,6 +477,7 @@ class BaseClient:
         code = code.split(":", 1)[0].rsplit("#", 1)[-1]
         if "security-token" in message.lower():
             message = _SECURITY_TOKEN.sub(r"\1<redacted>", message)
+        message = _SIGNATURE.sub(r"\1<redacted>", message)  # an error path: cheap enough
         message = cut_message(message)  # after the redaction: a cut could hide its marker
         err = service_error(
             code,

@@ -101,10 +101,17 @@ def _scrub(exc: BaseException) -> None:
                 (k, "<redacted>" if k.lower() in _SECRET_HEADERS else v)
                 for k, v in info.headers.items()
             )
-            link.request_info = aiohttp.RequestInfo(
+            clean = aiohttp.RequestInfo(
                 info.url, info.method, CIMultiDictProxy(headers), info.real_url
             )
+            link.request_info = clean
             link.history = ()  # earlier responses hold their requests too
+            # ``args`` holds the originals too (``BaseException.__reduce__`` uses them)
+            link.args = tuple(
+                clean if a is info else () if isinstance(a, tuple) and not isinstance(
+                    a, aiohttp.RequestInfo) else a
+                for a in link.args
+            )
         todo.extend((link.__cause__, link.__context__))
 
 
