@@ -403,6 +403,9 @@ async def test_one_request_per_page_consumed(server: Server) -> None:
 # ---------------------------------------------------------------- a repeated nextToken
 
 
+GUARD = 30  # seconds: bounds the test only, reached if the paginator loops forever
+
+
 def same_token_forever(kind: str) -> Any:
     """Every page answers ``NextToken: "again"``, whatever token fetched it."""
 
@@ -431,9 +434,13 @@ async def test_repeated_next_token_raises(server: Server, kind: str) -> None:
         else:
             pager = client.iter_identity_pool_usage()
         got = []
-        with pytest.raises(PaginationError, match="The same next token was received twice"):
+
+        async def walk() -> None:
             async for item in pager:
                 got.append(item)
+
+        with pytest.raises(PaginationError, match="The same next token was received twice"):
+            await asyncio.wait_for(walk(), GUARD)
     # as botocore: the first page ("" -> again) and the repeated one ("again" ->
     # again) are yielded, then the third request is never sent
     assert len(got) == 2 and tokens_sent(server) == [None, "again"]
@@ -444,9 +451,13 @@ async def test_repeated_next_token_in_pages(server: Server) -> None:
     server.handler = same_token_forever("records")
     async with server.client() as client:
         pager = records(client, starting_token="again")
-        with pytest.raises(PaginationError) as info:
+
+        async def walk() -> None:
             async for _ in pager.pages():
                 pass
+
+        with pytest.raises(PaginationError) as info:
+            await asyncio.wait_for(walk(), GUARD)
     assert info.value.token == "again" and info.value.operation == "ListRecords"
     assert server.count == 1
 
@@ -458,7 +469,7 @@ async def test_dataset_handle_stops_on_a_repeated_next_token(server: Server) -> 
         for action in (handle.get(), handle.pull(), handle.put({"k": "w"})):
             before = server.count
             with pytest.raises(PaginationError):
-                await action
+                await asyncio.wait_for(action, GUARD)
             assert server.count - before == 2
 
 
