@@ -16,8 +16,9 @@
         └── (an unknown code is a plain ServiceError)
 
 Foreign exceptions are translated where they arise and attached as
-``__cause__``: aiohttp's (network, timeouts) in ``_transport``; an
-unreadable JSON body in ``_client._attempt`` (``ResponseParseError``).
+``__cause__``: aiohttp's (network, timeouts) in ``_transport``, with the
+request's ``Authorization`` and ``X-Amz-Security-Token`` redacted from them
+first; an unreadable JSON body in ``_client._attempt`` (``ResponseParseError``).
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ def _scrub(exc: BaseException) -> None:
             continue
         seen.add(id(link))
         if isinstance(link, aiohttp.ClientResponseError):
-            info = link.request_info
+            info, history = link.request_info, link.history
             headers = CIMultiDict(
                 (k, "<redacted>" if k.lower() in _SECRET_HEADERS else v)
                 for k, v in info.headers.items()
@@ -108,9 +108,7 @@ def _scrub(exc: BaseException) -> None:
             link.history = ()  # earlier responses hold their requests too
             # ``args`` holds the originals too (``BaseException.__reduce__`` uses them)
             link.args = tuple(
-                clean if a is info else () if isinstance(a, tuple) and not isinstance(
-                    a, aiohttp.RequestInfo) else a
-                for a in link.args
+                clean if a is info else () if a is history else a for a in link.args
             )
         todo.extend((link.__cause__, link.__context__))
 
