@@ -35,6 +35,7 @@ from ._exceptions import (
     ParamValidationError,
     ResponseParseError,
     ServiceError,
+    cut_message,
     service_error,
 )
 from ._models import (
@@ -64,7 +65,8 @@ from ._operations import Operation, WireRequest, build_request, validate
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
 from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryConfig, is_retryable, parse_retry_after, retrying
-from ._transport import USER_AGENT, HTTPResponse, Transport
+from ._transport import DEFAULT_TIMEOUT, HTTPResponse, Transport, user_agent
+from ._transport import USER_AGENT as USER_AGENT  # the SDK's own, without user_agent_extra
 
 if TYPE_CHECKING:
     import aiohttp
@@ -86,6 +88,8 @@ _SKEW_CODES = frozenset(
 _EXPIRED_CODES = frozenset({"ExpiredTokenException", "ExpiredToken"})
 # A signature-mismatch message may quote the canonical request, session token included.
 _SECURITY_TOKEN = re.compile(r"(?i)(x-amz-security-token:)[^\n']*")
+# ... or a signature (valid for minutes: a replay could use it)
+_SIGNATURE = re.compile(r"(?i)(signature=)[0-9a-f]{16,}")
 # botocore's validate_region_name: a region is one DNS label of the endpoint host
 _REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
@@ -139,6 +143,7 @@ class BaseClient:
         keepalive_timeout: float = 15.0,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
+        timeout: float = DEFAULT_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
         user_agent_extra: str | None = None,
         adaptive_rate_limit: bool = False,
@@ -164,8 +169,9 @@ class BaseClient:
             keepalive_timeout=keepalive_timeout,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            timeout=timeout,
         )
-        self._user_agent = USER_AGENT + (f" {user_agent_extra}" if user_agent_extra else "")
+        self._user_agent = user_agent(user_agent_extra)
         self._clock_offset = 0.0  # seconds to add to the local clock (skew correction)
         self._date_cache: tuple[int, str] = (-1, "")
         #: The client-wide adaptive rate limiter (None unless ``adaptive_rate_limit=True``).
@@ -346,7 +352,7 @@ class BaseClient:
         ) as exc:
             raise ResponseParseError(
                 f"{op.name}: unreadable answer (HTTP {resp.status}, "
-                f"request id {resp.headers.get('x-amzn-RequestId')}): {exc}"
+                f"request id {resp.headers.get('x-amzn-RequestId')}): {cut_message(str(exc))}"
             ) from exc
 
     async def _repair(
@@ -466,6 +472,8 @@ class BaseClient:
         code = code.split(":", 1)[0].rsplit("#", 1)[-1]
         if "security-token" in message.lower():
             message = _SECURITY_TOKEN.sub(r"\1<redacted>", message)
+        message = _SIGNATURE.sub(r"\1<redacted>", message)  # an error path: cheap enough
+        message = cut_message(message)  # after the redaction: a cut could hide its marker
         err = service_error(
             code,
             message,

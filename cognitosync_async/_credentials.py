@@ -33,13 +33,37 @@ def _aware(inst: Any, attribute: Any, value: Any) -> None:
         raise ParamValidationError(attribute.name, "must be a timezone-aware datetime")
 
 
+def _header_text(inst: Any, attribute: Any, value: Any) -> None:
+    """A str that can go into a signed header: no control character, valid UTF-8.
+
+    The message never quotes the value (it may be a secret)."""
+    if value is None and attribute.name == "session_token":
+        return
+    if not isinstance(value, str):
+        raise ParamValidationError(
+            attribute.name, f"must be a str, got {type(value).__name__}"
+        )
+    if attribute.name != "session_token" and not value:
+        raise ParamValidationError(attribute.name, "must not be empty")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ParamValidationError(
+            attribute.name, "must not contain control characters (CR, LF, ...)"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParamValidationError(
+            attribute.name, "must be valid Unicode (a lone surrogate is not)"
+        ) from None
+
+
 @attrs.frozen
 class Credentials:
     """AWS credentials. ``repr`` never shows the secret or the session token."""
 
-    access_key_id: str
-    secret_access_key: str = attrs.field(repr=False)
-    session_token: str | None = attrs.field(default=None, repr=False)
+    access_key_id: str = attrs.field(validator=_header_text)
+    secret_access_key: str = attrs.field(repr=False, validator=_header_text)
+    session_token: str | None = attrs.field(default=None, repr=False, validator=_header_text)
     expiration: datetime | None = attrs.field(default=None, validator=_aware)
 
 

@@ -22,7 +22,15 @@ The sharp edges (SERVICE.md sections 3, 7 and 8) and how they are met:
   ``MAX_REQUEST_BYTES``), removals and shrinking values go first, so no
   intermediate state is over a limit the final state respects, and a final
   state over the 1 MB / 1,024 records limits is refused before anything is
-  written.
+  written;
+* pages are asked for explicitly as the mobile SDKs ask (SERVICE.md C8):
+  ``maxResults`` 1024 for ListRecords (and 64 for ListDatasets, in export);
+* cursors (SERVICE.md C9): ``pull``'s ``dataset_sync_count`` and ``put``'s
+  ``cursor`` never pass over another writer's change; ``put`` advances the
+  caller's cursor (``since``) only when the read found the dataset at exactly
+  ``since`` and each write got the next sync count, as the mobile SDKs do;
+* a SyncTrigger may change or drop what was written: ``PutResult`` compares
+  what the service stored with what ``put`` sent (``altered``, ``dropped``).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import inspect
 import json
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -72,6 +81,10 @@ MAX_DATASET_BYTES = 1024 * 1024
 MAX_RECORDS_PER_DATASET = 1024
 #: The mobile SDKs refuse keys longer than this many UTF-8 bytes.
 PORTABLE_KEY_BYTES = 128
+#: ``maxResults`` the mobile SDKs always send (SERVICE.md C8); the service's own
+#: default is undocumented, so the helpers never rely on it.
+RECORDS_PAGE_SIZE = 1024
+DATASETS_PAGE_SIZE = 64
 
 
 class SyncConflictError(ResourceConflictException):
@@ -95,8 +108,21 @@ class SyncConflictError(ResourceConflictException):
 class PutResult:
     """What ``put`` wrote: the records the service returned, and how it went.
 
+    ``dataset_sync_count`` is the highest sync count the service gave the
+    records written (the count ``put`` read when it wrote nothing). It is
+    *not* a ``pull(since=)`` cursor: another writer's change may have a lower
+    count that this caller never saw. ``cursor`` is one: with ``put(...,
+    since=N)`` it is the written count when the read found the dataset at
+    exactly ``N`` and each ``UpdateRecords`` got the next sync count (nobody
+    else wrote in between), else ``N`` again (pull from there; you will also
+    get your own records back). None when ``since`` was not given.
+
     ``conflicts`` are the keys another writer changed while ``put`` ran
     (each resolved by the policy); ``calls`` counts requests (pages included).
+    ``merged_dataset_names`` are as in ``pull``. ``altered`` maps each key
+    whose stored value is not what ``put`` sent (a SyncTrigger changed it,
+    removed it: None, or added the key) to the stored value; ``dropped`` lists
+    the keys ``put`` sent that the service did not store.
     """
 
     records: list[Record]
@@ -104,6 +130,10 @@ class PutResult:
     rounds: int
     calls: int
     conflicts: list[str] = attrs.field(factory=list)
+    cursor: int | None = None
+    merged_dataset_names: list[str] = attrs.field(factory=list)
+    altered: dict[str, str | None] = attrs.field(factory=dict)
+    dropped: list[str] = attrs.field(factory=list)
 
 
 @attrs.define
@@ -139,6 +169,7 @@ class _Snapshot:
     token: str
     sync_count: int | None
     pages: int
+    merged_dataset_names: list[str] = attrs.field(factory=list)
 
 
 def _utf8(text: str) -> int:
@@ -148,7 +179,8 @@ def _utf8(text: str) -> int:
 def _patch_bytes(patch: RecordPatch) -> int:
     """Approximately the bytes a patch takes in the JSON body."""
     body = {"Op": patch.op, "Key": patch.key, "SyncCount": patch.sync_count, "Value": patch.value}
-    return len(json.dumps(body)) + 2
+    # + ', "DeviceLastModifiedDate": 1700000000.123'
+    return len(json.dumps(body)) + 2 + (40 if patch.device_last_modified_date else 0)
 
 
 def _order(patches: list[RecordPatch], remote: Mapping[str, Record]) -> list[RecordPatch]:
@@ -213,6 +245,10 @@ _VALUE_OR_NONE = val.optional(val.RECORD_VALUE)
 
 def _validate_values(values: Mapping[str, str | None]) -> dict[str, str | None]:
     """The caller's changes, checked against the model's record rules before any I/O."""
+    if not isinstance(values, Mapping):
+        raise ParamValidationError(
+            "values", f"must be a mapping of keys to values, got {type(values).__name__}"
+        )
     intent: dict[str, str | None] = {}
     attribute = val.param("values")
     for key, value in values.items():
@@ -234,6 +270,31 @@ def _validate_values(values: Mapping[str, str | None]) -> dict[str, str | None]:
             )
         intent[key] = value
     return intent
+
+
+def _compare(
+    sent: list[RecordPatch],
+    stored: list[Record],
+    altered: dict[str, str | None],
+    dropped: dict[str, None],
+) -> None:
+    """Note in ``altered``/``dropped`` where what the service stored differs from
+    what was sent (a SyncTrigger's doing); a key stored as sent is cleared."""
+    returned = {r.key: r.value for r in stored if r.key is not None}
+    for patch in sent:
+        if patch.key not in returned:
+            altered.pop(patch.key, None)
+            dropped[patch.key] = None
+            continue
+        dropped.pop(patch.key, None)
+        value = returned.pop(patch.key)
+        if value == (patch.value if patch.op == "replace" else None):
+            altered.pop(patch.key, None)
+        else:
+            altered[patch.key] = value
+    for key, value in returned.items():  # keys the trigger added
+        dropped.pop(key, None)
+        altered[key] = value
 
 
 class DatasetHandle:
@@ -272,6 +333,7 @@ class DatasetHandle:
             identity_id=self.identity_id,
             dataset_name=self.dataset_name,
             last_sync_count=since,
+            page_size=RECORDS_PAGE_SIZE,
         )
 
     async def _snapshot(self) -> _Snapshot:
@@ -286,7 +348,13 @@ class DatasetHandle:
         token = pager.sync_session_token
         if token is None:
             raise ResponseParseError("ListRecords returned no SyncSessionToken")
-        return _Snapshot(records, token, pager.dataset_sync_count, pages)
+        return _Snapshot(
+            records,
+            token,
+            pager.dataset_sync_count,
+            pages,
+            list(pager.merged_dataset_names or []),
+        )
 
     async def get(self) -> dict[str, str]:
         """The live records (tombstones left out), read across all pages."""
@@ -312,20 +380,28 @@ class DatasetHandle:
         changed: dict[str, str] = {}
         removed: dict[str, None] = {}
         records: list[Record] = []
-        async for record in pager:
-            records.append(record)
-            if record.key is None:
-                continue
-            if record.value is None:
-                changed.pop(record.key, None)
-                removed[record.key] = None
-            else:
-                removed.pop(record.key, None)
-                changed[record.key] = record.value
+        # The cursor is the lowest DatasetSyncCount any page reported: were a
+        # page's count to move on while paging, a change to a key already
+        # paged past could sit below the last page's count, unseen.
+        cursor: int | None = None
+        async for page in pager.pages():
+            count = page.dataset_sync_count
+            if count is not None and (cursor is None or count < cursor):
+                cursor = count
+            for record in page.records or []:
+                records.append(record)
+                if record.key is None:
+                    continue
+                if record.value is None:
+                    changed.pop(record.key, None)
+                    removed[record.key] = None
+                else:
+                    removed.pop(record.key, None)
+                    changed[record.key] = record.value
         return PullResult(
             changed=changed,
             removed=list(removed),
-            dataset_sync_count=pager.dataset_sync_count,
+            dataset_sync_count=cursor,
             dataset_exists=pager.dataset_exists,
             dataset_deleted_after_requested_sync_count=(
                 pager.dataset_deleted_after_requested_sync_count
@@ -357,6 +433,7 @@ class DatasetHandle:
         *,
         on_conflict: ConflictPolicy = "overwrite",
         max_rounds: int | None = None,
+        since: int | None = None,
     ) -> PutResult:
         """Set keys to values and remove keys mapped to None (``""`` is a value).
 
@@ -375,6 +452,13 @@ class DatasetHandle:
         A key whose remote value already equals the caller's is no conflict.
         After ``max_rounds`` rounds (the handle's, default 5) it raises
         ``SyncConflictError`` with the ``keys`` still conflicting.
+
+        ``since``: the sync count your copy of the dataset is current to (the
+        ``dataset_sync_count`` of your last ``pull``, or the ``cursor`` of your
+        last ``put``); the result's ``cursor`` is then where to ``pull`` from
+        next without missing another writer's change (see ``PutResult``).
+        Each patch carries ``DeviceLastModifiedDate``: the time ``put`` was
+        called.
         """
         if on_conflict not in ("overwrite", "keep_remote") and not callable(on_conflict):
             raise ParamValidationError(
@@ -387,14 +471,28 @@ class DatasetHandle:
             )
         if rounds_allowed < 1:
             raise ParamValidationError("max_rounds", "must be >= 1")
+        if since is not None and (
+            isinstance(since, bool) or not isinstance(since, int) or since < 0
+        ):
+            raise ParamValidationError("since", "must be None or an integer >= 0")
+        # milliseconds, as the service keeps it: the date read back equals the one sent
+        now = datetime.now(timezone.utc)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         intent = _validate_values(values)
         async with self._lock:
-            return await self._put(intent, on_conflict, rounds_allowed)
+            return await self._put(intent, on_conflict, rounds_allowed, since, now)
 
     async def _put(
-        self, intent: dict[str, str | None], policy: ConflictPolicy, rounds_allowed: int
+        self,
+        intent: dict[str, str | None],
+        policy: ConflictPolicy,
+        rounds_allowed: int,
+        since: int | None,
+        now: datetime,
     ) -> PutResult:
         calls = 0
+        altered: dict[str, str | None] = {}
+        dropped: dict[str, None] = {}
         seen: dict[str, int | None] = {}  # key -> sync count the intent was based on
         written: list[Record] = []
         last_error: ResourceConflictException | None = None
@@ -414,14 +512,17 @@ class DatasetHandle:
                 if value is None:
                     if remote is None or remote.value is None:
                         continue  # nothing to remove
-                    patches.append(RecordPatch("remove", key, count))
+                    patches.append(RecordPatch("remove", key, count, None, now))
                 else:
                     if remote is not None and remote.value == value:
                         continue  # already so
-                    patches.append(RecordPatch("replace", key, count, value))
+                    patches.append(RecordPatch("replace", key, count, value, now))
             batches = _batches(_order(patches, snap.records))
             if len(batches) > 1:
                 _check_limits(snap.records, patches)
+            # the mobile SDKs' rule: each write must take the next sync count
+            count_now = snap.sync_count
+            consecutive = True
             try:
                 for batch in batches:
                     calls += 1
@@ -433,15 +534,34 @@ class DatasetHandle:
                         sync_session_token=snap.token,
                         device_id=self.device_id,
                     )
-                    for rec in resp.records or []:
-                        written.append(rec)
-                        if rec.key is not None:
-                            intent.pop(rec.key, None)
+                    stored = resp.records or []
+                    written.extend(stored)
+                    _compare(batch, stored, altered, dropped)
+                    for patch in batch:  # accepted, whatever a SyncTrigger made of it
+                        intent.pop(patch.key, None)
+                    top = max((r.sync_count for r in stored if r.sync_count is not None),
+                              default=None)
+                    if count_now is None or top != count_now + 1:
+                        consecutive = False
+                    count_now = top
                 sync_count = max(
                     (r.sync_count for r in written if r.sync_count is not None),
                     default=snap.sync_count,
                 )
-                return PutResult(written, sync_count, round_no, calls, conflicts)
+                cursor = since
+                if since is not None and consecutive and snap.sync_count == since:
+                    cursor = count_now
+                return PutResult(
+                    written,
+                    sync_count,
+                    round_no,
+                    calls,
+                    conflicts,
+                    cursor=cursor,
+                    merged_dataset_names=snap.merged_dataset_names,
+                    altered=altered,
+                    dropped=list(dropped),
+                )
             except ResourceConflictException as exc:
                 last_error = exc
         assert last_error is not None and snap is not None

@@ -9,14 +9,16 @@
     │   ├── EndpointConnectionError               connect failed, or the connection dropped
     │   ├── ConnectTimeoutError / ReadTimeoutError
     │   └── ResponseParseError                    an answer that is not what the service sends
+    ├── PaginationError                           the service sent the same nextToken twice
     └── ServiceError                              the service answered with an error
         ├── AlreadyStreamedException ... TooManyRequestsException (one per modelled code
         │   of Cognito Sync and of Cognito Identity)
         └── (an unknown code is a plain ServiceError)
 
 Foreign exceptions are translated where they arise and attached as
-``__cause__``: aiohttp's (network, timeouts) in ``_transport``; an
-unreadable JSON body in ``_client._attempt`` (``ResponseParseError``).
+``__cause__``: aiohttp's (network, timeouts) in ``_transport``, with the
+request's ``Authorization`` and ``X-Amz-Security-Token`` redacted from them
+first; an unreadable JSON body in ``_client._attempt`` (``ResponseParseError``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,31 @@ class ReadTimeoutError(HTTPClientError):
 
 class ResponseParseError(HTTPClientError):
     """A successful status with a body that is not the JSON the service sends."""
+
+
+class PaginationError(CognitoSyncError):
+    """A paginator stopped: the service answered a page with the very ``nextToken``
+    that fetched it, so following it would loop forever (botocore raises its
+    ``PaginationError`` for the same). ``token`` is that token."""
+
+    def __init__(self, token: str, operation: str | None = None) -> None:
+        self.token = token
+        self.operation = operation
+        where = f" by {operation}" if operation else ""
+        super().__init__(
+            f"The same next token was received twice{where}: {cut_message(token, 200)}"
+        )
+
+
+#: How much of an answer an error message quotes.
+MAX_MESSAGE_CHARS = 4096
+
+
+def cut_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text``, cut to ``limit`` characters with a note of how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 class ServiceError(CognitoSyncError):

@@ -36,7 +36,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from ._dataset import ConflictPolicy, SyncConflictError
+from ._dataset import DATASETS_PAGE_SIZE, RECORDS_PAGE_SIZE, ConflictPolicy, SyncConflictError
 from ._exceptions import ParamValidationError, ResourceConflictException
 from ._fanout import fan_out
 from ._models import Dataset, Record
@@ -228,13 +228,16 @@ async def export_identity(
     """Every dataset of one identity, each with all its records (tombstones included)."""
     out: list[dict[str, Any]] = []
     async for dataset in client.iter_datasets(
-        identity_pool_id=identity_pool_id, identity_id=identity_id
+        identity_pool_id=identity_pool_id, identity_id=identity_id, page_size=DATASETS_PAGE_SIZE
     ):
         name = dataset.dataset_name
         if name is None:
             continue
         pager = client.iter_records(
-            identity_pool_id=identity_pool_id, identity_id=identity_id, dataset_name=name
+            identity_pool_id=identity_pool_id,
+            identity_id=identity_id,
+            dataset_name=name,
+            page_size=RECORDS_PAGE_SIZE,
         )
         records = [record_json(r) async for r in pager]
         if pager.dataset_exists is False:

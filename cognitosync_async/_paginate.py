@@ -6,6 +6,9 @@ response open across a ``yield``, follows ``nextToken`` through empty pages,
 and keeps the last page's metadata. With ``max_items`` it stops partway
 through a page and ``next_token`` becomes a resume token (service token plus
 offset, as botocore's paginators do) that ``starting_token`` accepts.
+A page whose ``nextToken`` is the token that fetched it would loop forever:
+as botocore does, that page is yielded and the next step raises
+``PaginationError``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
-from ._exceptions import ClientStateError, ParamValidationError
+from ._exceptions import ClientStateError, PaginationError, ParamValidationError
 from ._models import (
     Dataset,
     IdentityPoolUsage,
@@ -123,6 +126,10 @@ class Paginator(Generic[P, T]):
         if self._pending is None:
             return None
         token, skip = self._pending
+        if skip < 0:  # the previous page answered with the token that fetched it
+            self._pending = None
+            assert token is not None
+            raise PaginationError(token, _operation(self._fetch))
         self._pending = None  # a failed fetch ends the iteration
         page = await self._fetch(**self._kwargs, next_token=token, max_results=self._page_size)
         items = getattr(page, self._items_attr) or []
@@ -138,8 +145,15 @@ class Paginator(Generic[P, T]):
         if skip or end < len(items):
             setattr(page, self._items_attr, items[skip:end])
         if self._service_next and self._remaining != 0:
-            self._pending = (self._service_next, 0)
+            # skip -1 marks a token repeated: raised when the next page is asked for
+            self._pending = (self._service_next, -1 if self._service_next == token else 0)
         return page, skip, end
+
+
+def _operation(fetch: Callable[..., Any]) -> str | None:
+    """``ListRecords`` for ``client.list_records`` (for the error message)."""
+    name = getattr(fetch, "__name__", None)
+    return "".join(part.title() for part in name.split("_")) if name else None
 
 
 class _Pages(Generic[P]):

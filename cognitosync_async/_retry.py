@@ -11,10 +11,12 @@ exponential backoff with full jitter, or the service's ``Retry-After`` /
 from __future__ import annotations
 
 import logging
+import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import attrs
 from tenacity import (
@@ -27,6 +29,7 @@ from tenacity.wait import wait_base
 
 from ._exceptions import (
     EndpointConnectionError,
+    ParamValidationError,
     ReadTimeoutError,
     ServiceError,
 )
@@ -38,13 +41,34 @@ THROTTLING_CODES = frozenset({"TooManyRequestsException", "LambdaThrottledExcept
 NEVER_RETRIED = frozenset({"ResourceConflictException", "LimitExceededException"})
 
 
+def _attempts(inst: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ParamValidationError("max_attempts", "must be an integer >= 1")
+
+
+def _delay(param: str) -> Callable[[Any, Any, Any], None]:
+    """A validator: a finite number of seconds >= 0, named as the client's option."""
+
+    def check(inst: Any, attribute: Any, value: Any) -> None:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            # nan or inf would make every wait nan/inf: a hang, not a backoff
+            raise ParamValidationError(param, "must be a finite number of seconds >= 0")
+
+    return check
+
+
 @attrs.frozen
 class RetryConfig:
     """``max_attempts`` counts the first try (1 turns retrying off)."""
 
-    max_attempts: int = 5
-    base_delay: float = 0.1
-    max_delay: float = 20.0
+    max_attempts: int = attrs.field(default=5, validator=_attempts)
+    base_delay: float = attrs.field(default=0.1, validator=_delay("retry_base_delay"))
+    max_delay: float = attrs.field(default=20.0, validator=_delay("retry_max_delay"))
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -224,8 +224,23 @@ def boolean() -> Validator:
     return rule(v.instance_of(bool))
 
 
+def _in_utc_range(inst: Any, attribute: Any, value: datetime) -> None:
+    """An aware datetime must have a UTC equivalent (``datetime.min`` at +05:00 has none)."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(timezone.utc)
+        except OverflowError:
+            raise ParamValidationError(
+                attribute.name, "must fall within years 1-9999 once converted to UTC"
+            ) from None
+
+
+def _timestamp_ok(x: Any) -> bool:
+    return isinstance(x, datetime) and (x.tzinfo is None or 2 <= x.year <= 9998)
+
+
 def timestamp() -> Validator:
-    return _rule(lambda x: isinstance(x, datetime), rule(v.instance_of(datetime)))
+    return _rule(_timestamp_ok, rule(v.instance_of(datetime), _in_utc_range))
 
 
 def list_of(member: Validator) -> Validator:

@@ -143,20 +143,14 @@ async def test_describe_and_delete(client: CognitoSyncClient) -> None:
     assert await h.get() == {}
 
 
-async def test_get_reads_all_pages(client: CognitoSyncClient) -> None:
+async def test_get_reads_all_pages(
+    client: CognitoSyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     h = ds(client)
     await h.put({f"k{i:03d}": str(i) for i in range(30)})
-    real = client.iter_records
-
-    def small_pages(**kwargs: Any) -> Any:
-        return real(**kwargs, page_size=7)
-
-    client.iter_records = small_pages  # type: ignore[method-assign]
-    try:
-        values = await h.get()
-        snap = await h._snapshot()
-    finally:
-        del client.iter_records
+    monkeypatch.setattr(dataset_mod, "RECORDS_PAGE_SIZE", 7)
+    values = await h.get()
+    snap = await h._snapshot()
     assert len(values) == 30 and snap.pages == 5
 
 

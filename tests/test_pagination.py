@@ -16,9 +16,11 @@ from hypothesis import strategies as st
 
 from cognitosync_async import (
     CognitoSyncClient,
+    CognitoSyncError,
     Dataset,
     IdentityPoolUsage,
     ListRecordsResponse,
+    PaginationError,
     ParamValidationError,
     Record,
     RecordPaginator,
@@ -396,3 +398,84 @@ async def test_one_request_per_page_consumed(server: Server) -> None:
         paginator = records(client)
         async for record in paginator:
             assert server.count == int(record.key[1:]) // 2 + 1  # type: ignore[index]
+
+
+# ---------------------------------------------------------------- a repeated nextToken
+
+
+GUARD = 30  # seconds: bounds the test only, reached if the paginator loops forever
+
+
+def same_token_forever(kind: str) -> Any:
+    """Every page answers ``NextToken: "again"``, whatever token fetched it."""
+
+    async def respond(request: web.Request, seen: Seen) -> web.StreamResponse:
+        body: dict[str, Any] = {"NextToken": "again", "Count": 1}
+        if kind == "records":
+            body.update(Records=[{"Key": "k", "Value": "v", "SyncCount": 1}],
+                        SyncSessionToken="s", DatasetSyncCount=1, DatasetExists=True)
+        elif kind == "datasets":
+            body["Datasets"] = [{"DatasetName": "d"}]
+        else:
+            body["IdentityPoolUsages"] = [{"IdentityPoolId": "us-east-1:0000000a"}]
+        return web.Response(body=json.dumps(body), content_type="application/json")
+
+    return respond
+
+
+@pytest.mark.parametrize("kind", ["records", "datasets", "usage"])
+async def test_repeated_next_token_raises(server: Server, kind: str) -> None:
+    server.handler = same_token_forever(kind)
+    async with server.client() as client:
+        if kind == "records":
+            pager: Any = records(client)
+        elif kind == "datasets":
+            pager = client.iter_datasets(identity_pool_id=POOL, identity_id=IDENTITY)
+        else:
+            pager = client.iter_identity_pool_usage()
+        got = []
+
+        async def walk() -> None:
+            async for item in pager:
+                got.append(item)
+
+        with pytest.raises(PaginationError, match="The same next token was received twice"):
+            await asyncio.wait_for(walk(), GUARD)
+    # as botocore: the first page ("" -> again) and the repeated one ("again" ->
+    # again) are yielded, then the third request is never sent
+    assert len(got) == 2 and tokens_sent(server) == [None, "again"]
+    assert isinstance(PaginationError("x"), CognitoSyncError)
+
+
+async def test_repeated_next_token_in_pages(server: Server) -> None:
+    server.handler = same_token_forever("records")
+    async with server.client() as client:
+        pager = records(client, starting_token="again")
+
+        async def walk() -> None:
+            async for _ in pager.pages():
+                pass
+
+        with pytest.raises(PaginationError) as info:
+            await asyncio.wait_for(walk(), GUARD)
+    assert info.value.token == "again" and info.value.operation == "ListRecords"
+    assert server.count == 1
+
+
+async def test_dataset_handle_stops_on_a_repeated_next_token(server: Server) -> None:
+    server.handler = same_token_forever("records")
+    async with server.client() as client:
+        handle = client.dataset(identity_pool_id=POOL, identity_id=IDENTITY, dataset_name="d")
+        for action in (handle.get(), handle.pull(), handle.put({"k": "w"})):
+            before = server.count
+            with pytest.raises(PaginationError):
+                await asyncio.wait_for(action, GUARD)
+            assert server.count - before == 2
+
+
+async def test_a_token_that_changes_is_followed(server: Server) -> None:
+    """Only the token that fetched a page counts: t1 -> t2 -> t1 is not refused here
+    (botocore compares with the previous token only; memory stays one page)."""
+    server.handler = Pager([[1], [2], [3]], tokens=["t1", "t2"])
+    async with server.client() as client:
+        assert keys([r async for r in records(client)]) == [1, 2, 3]
