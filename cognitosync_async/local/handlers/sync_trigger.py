@@ -1,5 +1,5 @@
 """The pool's SyncTrigger, run inside UpdateRecords with identity credentials
-(docs/service-behaviour.md#events and #c4)."""
+(docs/service-behaviour.md#events and #c4; "C4" below is that rule)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Cognito Identity's rules that need a transaction: identities, linked logins,
 merges of linked identities (docs/service-behaviour.md#c5), and the
-OpenID tokens of developer-authenticated identities."""
+OpenID tokens of developer-authenticated identities. C3 and C5 below are the
+rules of that file."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Pools and identities as Cognito Sync sees them, usage, datasets, records and sync
 sessions: the sync rules that need a transaction (docs/service-behaviour.md#sync-rules),
-and merges (#c3)."""
+and merges (#c3). S1-S10, C3 and C5 below are the rules of that file."""
 
 from __future__ import annotations
 
