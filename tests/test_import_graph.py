@@ -2,7 +2,10 @@
 
 The graph is built from the source with ``ast``: an edge for every import of a
 package module that runs when the importing module is loaded (module level, not
-under ``if TYPE_CHECKING:``, not inside a function or class body).
+under ``if TYPE_CHECKING:``, not inside a function or class body). A second
+graph adds the imports made inside functions: an import moved into a function
+to dodge a cycle still ties the modules together, so that graph has no cycle
+either. Imports under ``if TYPE_CHECKING:`` never run and are no edges.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ PACKAGE = "cognitosync_async"
 ROOT = Path(cognitosync_async.__file__).resolve().parent
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+def _module_name(path: Path, root: Path = ROOT) -> str:
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
@@ -27,6 +30,23 @@ def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
+
+
+def _all_runtime_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Every import that can run: module level and inside functions and classes,
+    but not under ``if TYPE_CHECKING:``."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child.test):
+                stack.extend(child.orelse)
+                continue
+            if isinstance(child, (ast.Import, ast.ImportFrom)):
+                found.append(child)
+            stack.append(child)
+    return found
 
 
 def _runtime_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
@@ -78,18 +98,19 @@ def _targets(
     return out
 
 
-def import_graph() -> dict[str, set[str]]:
-    files = {_module_name(p): p for p in ROOT.rglob("*.py")}
+def import_graph(*, deferred: bool = False, root: Path = ROOT) -> dict[str, set[str]]:
+    """Module → the package modules it imports at load time (``deferred``: or later,
+    from inside a function)."""
+    collect = _all_runtime_imports if deferred else _runtime_imports
+    files = {_module_name(p, root): p for p in root.rglob("*.py")}
     modules = set(files)
     graph: dict[str, set[str]] = {}
     for name, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         edges: set[str] = set()
-        for node in _runtime_imports(tree):
+        for node in collect(tree):
             edges |= _targets(node, name, path.name == "__init__.py", modules)
         edges.discard(name)
-        # importing a package's module runs the package's __init__ first: an edge
-        # into the package itself is what a cycle through __init__ looks like
         graph[name] = edges
     return graph
 
@@ -155,6 +176,28 @@ def test_type_checking_and_function_imports_are_not_edges() -> None:
     assert edges == {"p.d"}
 
 
+def test_a_cycle_through_a_deferred_import_is_found(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from . import b\n")
+    (pkg / "b.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from . import c\n"
+        "def f():\n    from .a import x\n"
+    )
+    (pkg / "c.py").write_text("from . import b\n")
+    assert find_cycles(import_graph(root=pkg)) == []
+    assert find_cycles(import_graph(root=pkg, deferred=True)) == [["pkg.a", "pkg.b"]]
+
+
 def test_no_runtime_import_cycle() -> None:
     cycles = find_cycles(import_graph())
     assert cycles == [], "runtime import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+def test_no_cycle_through_imports_inside_functions() -> None:
+    cycles = find_cycles(import_graph(deferred=True))
+    assert cycles == [], "import cycles through deferred imports: " + "; ".join(
+        " <-> ".join(c) for c in cycles
+    )
