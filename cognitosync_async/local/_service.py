@@ -162,8 +162,11 @@ class LocalCognitoSync:
             await runner.cleanup()
             raise
         server = site._server  # noqa: SLF001 - aiohttp exposes no public accessor
-        sockets = getattr(server, "sockets", None) or ()  # asyncio's or uvloop's Server
-        self.port = int(sockets[0].getsockname()[1]) if sockets else self.port
+        sockets = getattr(server, "sockets", None)  # asyncio's Server or uvloop's
+        if not sockets:
+            await runner.cleanup()
+            raise RuntimeError("the local service has no listening socket")
+        self.port = int(sockets[0].getsockname()[1])
         self._runner = runner
 
     async def aclose(self) -> None:

@@ -32,7 +32,8 @@ from .devices import notify
 
 
 class RecordStore:
-    """Datasets and their records, for one database."""
+    """Pools and identities as Cognito Sync sees them, their usage, datasets, records,
+    sync sessions and merges."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
