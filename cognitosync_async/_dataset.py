@@ -7,7 +7,8 @@ session token, patch what changed, and on ``ResourceConflictException``
 read again and re-apply according to a conflict policy, a bounded number
 of rounds.
 
-The sharp edges (SERVICE.md sections 3, 7 and 8) and how they are met:
+The sharp edges (docs/service-behaviour.md#sync-rules and #sdk-sync) and how
+they are met:
 
 * tombstones (a removed key keeps a record with no value and a count):
   ``get`` leaves them out, ``pull`` reports them as ``removed``, ``put``
@@ -76,7 +77,7 @@ MAX_PATCHES_PER_REQUEST = 1024
 #: Request body size per UpdateRecords call (the JSON, as sent). The service
 #: documents none; 1 MB of data fits in one request unless heavily escaped.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
-#: The service's dataset limits (SERVICE.md section 2).
+#: The service's dataset limits (docs/service-behaviour.md#limits).
 MAX_DATASET_BYTES = 1024 * 1024
 MAX_RECORDS_PER_DATASET = 1024
 #: The mobile SDKs refuse keys longer than this many UTF-8 bytes.

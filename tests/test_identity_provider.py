@@ -27,7 +27,8 @@ from cognitosync_async import (
     RecordPatch,
     RefreshableCredentials,
 )
-from cognitosync_async.local import LocalCognitoSync, identity
+from cognitosync_async.local import LocalCognitoSync
+from cognitosync_async.local.handlers import identity
 
 POOL = "us-east-1:00000000-0000-0000-0000-0000000000bb"
 APP_ARN = "arn:aws:sns:us-east-1:123456789012:app/GCM/my-app"

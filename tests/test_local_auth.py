@@ -1,4 +1,4 @@
-"""SigV4 verification and the credential rules of SERVICE.md section 4."""
+"""SigV4 verification and the credential rules of docs/service-behaviour.md#authorization."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ async def test_latency_and_drop_rate(dev: Caller, svc: LocalCognitoSync) -> None
 # ---------------------------------------------------------------- bad input
 
 
-_SER = "SerializationException"  # a member of the wrong JSON type (SERVICE.md C2)
+_SER = "SerializationException"  # a member of the wrong JSON type (service-behaviour.md#c2)
 _PARAM = "InvalidParameterException"  # a right-typed value breaking a rule
 
 

@@ -1,5 +1,5 @@
 """Client mistakes get a 4xx from the local service, never a 500: wrong JSON types are
-``SerializationException`` (SERVICE.md C2), right-typed values breaking a rule are
+``SerializationException`` (service-behaviour.md#c2), right-typed values breaking a rule are
 ``InvalidParameterException``, and hostile bodies, tokens and queries (deep nesting, lone
 surrogates, integers beyond 64 bits) are refused cleanly, both services."""
 

@@ -1,4 +1,4 @@
-"""Identity links and merges in the local service (SERVICE.md C3, C5), and who gets
+"""Identity links and merges in the local service (service-behaviour.md#c3, #c5), and who gets
 credentials from GetCredentialsForIdentity. botocore's cognito-identity and cognito-sync
 clients are the callers."""
 

@@ -1,4 +1,4 @@
-"""Every operation and the sync rules S1-S10 of SERVICE.md, through botocore."""
+"""Every operation and the sync rules S1-S10 of docs/service-behaviour.md, through botocore."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ async def test_s5_paging_snapshot_and_same_token(dev: Caller) -> None:
     seen = list(first["Records"])
     page = first
     while "NextToken" in page:
-        assert set(page["NextToken"]) <= set(  # standard base64 (SERVICE.md C7)
+        assert set(page["NextToken"]) <= set(  # standard base64 (#c7)
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
         page = await dev("list_records", **ds("d"), MaxResults=2, NextToken=page["NextToken"])
         assert page["DatasetSyncCount"] == 2

@@ -9,9 +9,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from cognitosync_async import _sigv4
-from cognitosync_async.local import Storage, auth, identity, server
+from cognitosync_async.local import Storage, auth, context, server
 from cognitosync_async.local._errors import ID_RE, ServiceException, error_response
-from cognitosync_async.local.storage import StoredCredentials
+from cognitosync_async.local.handlers import identity
+from cognitosync_async.local.state import StoredCredentials
 
 TOKEN = "SESSION-TOKEN-SECRET-1234567890"
 SECRET = "identity-secret-abcdef"
@@ -66,9 +67,9 @@ def test_reprs_hide_secrets(tmp_path: object) -> None:
     assert SECRET not in repr(stored) and TOKEN not in repr(stored)
     storage = Storage()
     try:
-        state = server.ServiceState(storage=storage, developer_keys={"AKID": SECRET})
+        state = context.ServiceState(storage=storage, developer_keys={"AKID": SECRET})
         assert SECRET not in repr(state)
-        assert server.DEFAULT_SECRET_ACCESS_KEY not in repr(server.ServiceState(storage=storage))
+        assert context.DEFAULT_SECRET_ACCESS_KEY not in repr(context.ServiceState(storage=storage))
     finally:
         storage.close()
     record = _lookup("ASIAKEY")

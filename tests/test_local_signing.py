@@ -1,6 +1,6 @@
-"""SigV4 in the local service: the 5-minute window with the real service's message (SERVICE.md
-C1), the ``Date`` header forms (C6), the signed path is the routed path, and header bytes that
-are not UTF-8 get a 4xx."""
+"""SigV4 in the local service: the 5-minute window with the real service's message
+(docs/service-behaviour.md#c1), the ``Date`` header forms (#c6), the signed path is the
+routed path, and header bytes that are not UTF-8 get a 4xx."""
 
 from __future__ import annotations
 

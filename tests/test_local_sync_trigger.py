@@ -1,4 +1,4 @@
-"""The SyncTrigger in the local service (SERVICE.md section 5 and C4): ``newValue: null``
+"""The SyncTrigger in the local service (service-behaviour.md#events, #c4): ``newValue: null``
 removes a record, a changed read-only field fails the update, and a blocking hook is bounded
 by the Lambda timeout like an async one."""
 

@@ -1,4 +1,4 @@
-"""Paging tokens of the local service are standard base64 with ``+ / =`` (SERVICE.md C7),
+"""Paging tokens of the local service are standard base64 with ``+ / =`` (service-behaviour.md#c7),
 and both the SDK and botocore carry them back intact."""
 
 from __future__ import annotations

@@ -528,7 +528,7 @@ def test_none_is_omitted_and_zero_is_sent(
     query: str,
     body: bytes,
 ) -> None:
-    # The literal expectations restate SERVICE.md; botocore confirms them.
+    # The literal expectations restate docs/service-behaviour.md; botocore confirms them.
     ours, theirs = exchange(server, boto, op_name, kwargs, with_token=False)
     assert_same_request(ours, theirs, base_url=server.url, token=None)
     assert (ours.path, ours.query, ours.body) == (path, query, body)

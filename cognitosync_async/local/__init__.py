@@ -9,26 +9,31 @@ For the SDK's tests, demos and users' own test suites::
                                      endpoint_url=svc.endpoint_url) as client:
             ...
 
-Modules: ``server`` (the aiohttp application, routing and operations),
-``storage`` (SQLite and the transactional sync rules), ``auth`` (SigV4
-verification), ``faults`` (fault injection), ``cli`` (``serve`` and friends).
+Modules: ``_service`` (``LocalCognitoSync``), ``server`` (the aiohttp
+application and the request pipeline), ``routes`` (the Cognito Sync route
+table), ``handlers`` (one module per area, Cognito Identity's included),
+``context`` (what handlers share), ``storage`` (``Storage``: the stores over
+one database), ``stores`` (one per area), ``database`` (SQLite and its
+transactions), ``state`` (the rows), ``tokens`` (paging tokens), ``auth``
+(SigV4 verification), ``faults`` (fault injection), ``cli`` (``serve`` and
+friends).
 """
 
 from __future__ import annotations
 
 from ._errors import ServiceException
-from ._service import DEFAULT_CREDENTIALS_TTL, LocalCognitoSync, mint_credentials
-from .faults import Faults
-from .server import (
+from ._service import LocalCognitoSync
+from .context import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
     DEFAULT_SECRET_ACCESS_KEY,
     LambdaThrottled,
     SyncTriggerHook,
-    create_app,
 )
-from .storage import Storage
+from .faults import Faults
+from .server import create_app
+from .storage import DEFAULT_CREDENTIALS_TTL, Storage, mint_credentials
 
 __all__ = [
     "DEFAULT_ACCESS_KEY_ID",

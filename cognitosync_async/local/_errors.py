@@ -13,7 +13,8 @@ ERROR_TYPE_SUFFIX = "http://internal.amazon.com/coral/com.amazonaws.cognito.sync
 #: An identity pool id or identity id (``region:uuid``), as both services check it.
 ID_RE = re.compile(r"[\w-]+:[0-9a-f-]+", re.ASCII)
 
-#: HTTP status per error code (SERVICE.md section 1; the non-model codes are AWS-standard).
+#: HTTP status per error code (docs/service-behaviour.md#errors; the codes outside the
+#: model are AWS-standard).
 STATUS_BY_CODE: dict[str, int] = {
     "AlreadyStreamedException": 400,
     "ConcurrentModificationException": 400,
@@ -59,12 +60,28 @@ class ServiceException(Exception):
         self.headers = dict(headers or {})
 
 
+#: Cognito Identity's codes beyond Cognito Sync's (all 400).
+IDENTITY_STATUS_BY_CODE: dict[str, int] = {
+    **STATUS_BY_CODE,
+    "DeveloperUserAlreadyRegisteredException": 400,
+    "ExternalServiceException": 400,
+    "InvalidIdentityPoolConfigurationException": 400,
+    "SerializationException": 400,
+}
+
+
+def identity_error(code: str, message: str) -> ServiceException:
+    """A Cognito Identity error, with that service's status for ``code``."""
+    return ServiceException(code, message, status=IDENTITY_STATUS_BY_CODE.get(code, 400))
+
+
 def invalid_parameter(message: str) -> ServiceException:
     return ServiceException("InvalidParameterException", message)
 
 
 def serialization(where: str, expected: str, value: Any) -> ServiceException:
-    """400 ``SerializationException``: a member of the wrong JSON type (SERVICE.md C2)."""
+    """400 ``SerializationException``: a member of the wrong JSON type
+    (docs/service-behaviour.md#c2)."""
     return ServiceException(
         "SerializationException",
         f"{where}: expected {expected}, got {json_type(value)}",

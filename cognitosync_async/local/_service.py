@@ -3,59 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
-import string
 import threading
-from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
 from .._credentials import Credentials
-from .faults import Faults
-from .server import (
+from .context import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
     DEFAULT_SECRET_ACCESS_KEY,
     ServiceState,
     SyncTriggerHook,
-    create_app,
 )
-from .storage import Storage, StoredCredentials
+from .faults import Faults
+from .server import create_app
+from .storage import DEFAULT_CREDENTIALS_TTL, Storage, mint_credentials
 
-DEFAULT_CREDENTIALS_TTL = 3600.0
-
-
-def mint_credentials(
-    storage: Storage,
-    identity_pool_id: str,
-    identity_id: str,
-    *,
-    strict: bool = False,
-    ttl: float = DEFAULT_CREDENTIALS_TTL,
-) -> Credentials:
-    """Create identity-bound temporary credentials in ``storage`` (shared with the CLI)."""
-    storage.ensure(identity_pool_id, identity_id, create=not strict)
-    alphabet = string.ascii_uppercase + string.digits
-    access_key_id = "ASIA" + "".join(secrets.choice(alphabet) for _ in range(16))
-    expiration = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=ttl)
-    stored = StoredCredentials(
-        access_key_id=access_key_id,
-        secret_access_key=secrets.token_urlsafe(30),
-        session_token=secrets.token_urlsafe(96),
-        identity_pool_id=identity_pool_id,
-        identity_id=identity_id,
-        expiration_ms=int(expiration.timestamp() * 1000),
-    )
-    storage.put_credentials(stored)
-    return Credentials(
-        stored.access_key_id,
-        stored.secret_access_key,
-        session_token=stored.session_token,
-        expiration=expiration,
-    )
+__all__ = ["DEFAULT_CREDENTIALS_TTL", "LocalCognitoSync", "mint_credentials"]
 
 
 class LocalCognitoSync:
@@ -195,8 +162,11 @@ class LocalCognitoSync:
             await runner.cleanup()
             raise
         server = site._server  # noqa: SLF001 - aiohttp exposes no public accessor
-        assert isinstance(server, asyncio.base_events.Server)
-        self.port = int(server.sockets[0].getsockname()[1])
+        sockets = getattr(server, "sockets", None)  # asyncio's Server or uvloop's
+        if not sockets:
+            await runner.cleanup()
+            raise RuntimeError("the local service has no listening socket")
+        self.port = int(sockets[0].getsockname()[1])
         self._runner = runner
 
     async def aclose(self) -> None:
@@ -306,7 +276,7 @@ class LocalCognitoSync:
         """Temporary credentials bound to one identity, with a session token and expiration.
 
         Creates the pool and identity unless ``strict`` (then both must be seeded:
-        ``cognitosync_async.local.storage`` raises the service's 404 error).
+        the service's 404 error is raised).
         """
         return mint_credentials(
             self._storage, identity_pool_id, identity_id, strict=self.strict, ttl=ttl
@@ -315,8 +285,8 @@ class LocalCognitoSync:
     def merge(
         self, identity_pool_id: str, source_identity_id: str, target_identity_id: str
     ) -> list[str]:
-        """Link identities (SERVICE.md S10): the source's datasets move under the
-        target as ``<name>.<sourceIdentityId>``; returns the new names."""
+        """Link identities (docs/service-behaviour.md#s10): the source's datasets move
+        under the target as ``<name>.<sourceIdentityId>``; returns the new names."""
         self._storage.ensure(identity_pool_id, target_identity_id, create=not self.strict)
         self._storage.ensure(identity_pool_id, source_identity_id, create=not self.strict)
         return self._storage.merge(identity_pool_id, source_identity_id, target_identity_id)

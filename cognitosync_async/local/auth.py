@@ -2,13 +2,14 @@
 
 The canonical request is rebuilt from the request exactly as received: the raw
 path and raw query (``request.raw_path`` split on ``?``), the headers named in
-``SignedHeaders`` and the SHA-256 of the body. Rules (SERVICE.md section 4):
+``SignedHeaders`` and the SHA-256 of the body. Rules (docs/service-behaviour.md
+#authorization, #c1 and #c6):
 
 * no ``Authorization`` header → 403 ``MissingAuthenticationTokenException``;
 * a malformed one → 400 ``IncompleteSignatureException``;
 * an unknown access key → 403 ``UnrecognizedClientException``;
-* a bad signature, a wrong scope, a date more than 5 minutes away (SERVICE.md
-  C1, with the real service's message), an unsigned ``x-amz-*`` header or an
+* a bad signature, a wrong scope, a date more than 5 minutes away (C1, with
+  the real service's message), an unsigned ``x-amz-*`` header or an
   unsigned ``host`` → 403 ``InvalidSignatureException``;
 * the time is ``X-Amz-Date``, else ``Date`` in RFC 1123 or ISO basic form (C6);
 * the canonical URI is the raw path as received, never dot-segment

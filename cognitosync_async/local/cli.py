@@ -18,10 +18,10 @@ import sys
 from collections.abc import Sequence
 
 from ._errors import ServiceException
-from ._service import DEFAULT_CREDENTIALS_TTL, LocalCognitoSync, mint_credentials
+from ._service import LocalCognitoSync
+from .context import DEFAULT_ACCESS_KEY_ID, DEFAULT_REGION, DEFAULT_SECRET_ACCESS_KEY
 from .faults import Faults
-from .server import DEFAULT_ACCESS_KEY_ID, DEFAULT_REGION, DEFAULT_SECRET_ACCESS_KEY
-from .storage import Storage
+from .storage import DEFAULT_CREDENTIALS_TTL, Storage, mint_credentials
 
 
 def _serve_parser(prog: str = "serve") -> argparse.ArgumentParser:
