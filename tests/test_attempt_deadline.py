@@ -13,8 +13,8 @@ import asyncio
 
 import aiohttp
 import pytest
-from _httpserver import IDENTITY, POOL
-from _rawserver import Answer, hold, raw_server
+from support.httpserver import IDENTITY, POOL
+from support.rawserver import Answer, hold, raw_server
 
 from cognitosync_async import CognitoSyncClient, ReadTimeoutError
 

@@ -16,7 +16,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from _cli import CLI, cli_env
+from support.cli import CLI, cli_env
 
 from cognitosync_async import cli
 from cognitosync_async.local import LocalCognitoSync

@@ -10,8 +10,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _httpserver import CREDS, DATASET, IDENTITY, POOL, Server, reply, serve
 from aiohttp import web
+from support.httpserver import CREDS, DATASET, IDENTITY, POOL, Server, reply, serve
 
 from cognitosync_async import (
     ClientStateError,
@@ -348,3 +348,31 @@ async def test_close_during_a_call_is_typed(server: Server) -> None:
     await client.close()
     with pytest.raises(CognitoSyncError):
         await task
+
+
+async def test_waiting_for_a_pooled_connection_is_not_a_connect_timeout(server: Server) -> None:
+    server.handler = reply(200, DATASET_BODY, delay=0.5)
+    # one attempt: a retry must not hide a failed wait (it never reaches the server)
+    options: dict[str, Any] = {"max_connections": 1, "connect_timeout": 0.1, "max_attempts": 1}
+    async with server.client(**options) as client:
+        results = await asyncio.gather(describe(client), describe(client))
+    assert [r.dataset.dataset_name for r in results] == [DATASET, DATASET]
+    assert server.count == 2
+    assert server.max_in_flight == 1
+
+async def test_caller_session_sends_the_same_headers(server: Server) -> None:
+    async with server.client() as client:
+        await describe(client)
+        await client.bulk_publish(identity_pool_id=POOL)
+    async with aiohttp.ClientSession() as session:
+        async with server.client(session=session) as client:
+            await describe(client)
+            await client.bulk_publish(identity_pool_id=POOL)
+    own, theirs = server.seen[:2], server.seen[2:]
+    for mine, caller in zip(own, theirs, strict=True):
+        assert "Accept" not in caller.headers
+        assert caller.headers["Accept-Encoding"] == "identity"
+        assert sorted(k.lower() for k in caller.headers) == sorted(
+            k.lower() for k in mine.headers
+        )
+        assert mine.headers.get("Content-Type") == caller.headers.get("Content-Type")

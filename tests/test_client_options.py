@@ -4,15 +4,17 @@ TypeError/ValueError/UnicodeEncodeError or a hang."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import subprocess
+from datetime import datetime, timezone
 from typing import Any
 
 import aiohttp
 import pytest
-from _cli import CLI
-from _httpserver import free_port
+from support.cli import CLI
+from support.httpserver import free_port
 
 from cognitosync_async import (
     CognitoIdentityClient,
@@ -82,7 +84,7 @@ def test_good_setting_accepted(option: str, value: Any) -> None:
 
 
 async def test_user_agent_extra_is_sent() -> None:
-    from _httpserver import IDENTITY, POOL, serve
+    from support.httpserver import IDENTITY, POOL, serve
 
     async with serve() as server:
         async with server.client(user_agent_extra="app/1.0") as client:
@@ -163,3 +165,54 @@ def test_cli_prints_a_clear_error_for_a_bad_session_token_in_the_environment(
     assert "session_token" in r.stderr and "control characters" in r.stderr
     assert r.returncode == 2
     assert "tok" not in r.stderr.replace("session_token", "")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"endpoint_url": "not a url"}, "endpoint_url"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"credentials": object()}, "credentials"),
+    ],
+)
+def test_bad_client_arguments(kwargs: dict[str, Any], param: str) -> None:
+    options: dict[str, Any] = {"credentials": CREDS, **kwargs}
+    with pytest.raises(ParamValidationError) as info:
+        CognitoSyncClient("us-east-1", **options)
+    assert info.value.param == param
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["user:s3cret-pw@example.com", "https://user:s3cret-pw@", "//user:s3cret-pw@/x"]
+)
+def test_bad_endpoint_error_does_not_echo_it(endpoint: str) -> None:
+    with pytest.raises(ParamValidationError) as info:
+        CognitoSyncClient("us-east-1", credentials=CREDS, endpoint_url=endpoint)
+    assert info.value.param == "endpoint_url"
+    assert "must be an absolute http(s) URL" in str(info.value)
+    assert "s3cret-pw" not in str(info.value)
+
+def test_repr_hides_endpoint_userinfo() -> None:
+    client = CognitoSyncClient(
+        "us-east-1", credentials=CREDS, endpoint_url="https://user:s3cret-pw@example.com/p"
+    )
+    assert "s3cret-pw" not in repr(client)
+    assert "example.com/p" in repr(client)
+
+
+def test_naive_expiration_is_refused() -> None:
+    with pytest.raises(ParamValidationError) as info:
+        Credentials("AKID", "s", expiration=datetime(2026, 1, 1))  # noqa: DTZ001
+    assert info.value.param == "expiration"
+    assert "timezone-aware" in str(info.value)
+    Credentials("AKID", "s", expiration=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize("value", ["2030-01-01", 1_900_000_000, dt.date(2030, 1, 1)])
+def test_expiration_must_be_an_aware_datetime(value: Any) -> None:
+    with pytest.raises(ParamValidationError) as info:
+        Credentials("AKID", "s", expiration=value)
+    assert info.value.param == "expiration"
+    assert "timezone-aware datetime" in str(info.value)
+    assert Credentials("AKID", "s").expiration is None

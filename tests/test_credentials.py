@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _httpserver import CREDS, DATASET, IDENTITY, POOL, Server, reply, serve
+from support.httpserver import CREDS, DATASET, IDENTITY, POOL, Server, reply, serve
 
 from cognitosync_async import (
     CognitoSyncClient,
@@ -20,6 +20,7 @@ from cognitosync_async import (
     NoCredentialsError,
     RefreshableCredentials,
 )
+from cognitosync_async._credentials import DefaultCredentialsProvider, region_from_files
 
 DATASET_BODY = {"Dataset": {"DatasetName": DATASET}}
 
@@ -445,3 +446,18 @@ async def test_expired_refusal_with_static_credentials_is_raised(server: Server)
             await describe(client)
     assert getattr(caught.value, "code", None) == "ExpiredTokenException"
     assert server.count == 1  # a 403 is not retried, and static credentials cannot refresh
+
+
+async def test_profile_from_files(tmp_path: Path) -> None:
+    creds_file = tmp_path / "credentials"
+    creds_file.write_text("[dev]\naws_access_key_id = AKIADEV\naws_secret_access_key = s\n")
+    config_file = tmp_path / "config"
+    config_file.write_text("[profile dev]\nregion = eu-west-1\n")
+    env = {
+        "AWS_PROFILE": "dev",
+        "AWS_SHARED_CREDENTIALS_FILE": str(creds_file),
+        "AWS_CONFIG_FILE": str(config_file),
+    }
+    creds = await DefaultCredentialsProvider(env).get_credentials()
+    assert creds.access_key_id == "AKIADEV"
+    assert region_from_files(env) == "eu-west-1"

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from support.httpserver import IDENTITY
 
 from cognitosync_async import (
     CognitoSyncClient,
@@ -432,3 +433,15 @@ async def test_full_dataset_in_one_request(client: CognitoSyncClient) -> None:
     assert await ds(client).get() == values
     with pytest.raises(LimitExceededException):
         await ds(client).put({"one-too-many": "x"})
+
+
+async def test_handles_on_one_dataset_share_the_lock(client: CognitoSyncClient) -> None:
+    def handle(name: str = "settings") -> Any:
+        return client.dataset(identity_pool_id=POOL, identity_id=IDENTITY, dataset_name=name)
+
+    first, second = handle(), handle()
+    assert first is not second and first._lock is second._lock
+    assert handle("other")._lock is not first._lock
+    results = await asyncio.gather(first.put({"k": "a"}), second.put({"k": "b"}))
+    assert [r.rounds for r in results] == [1, 1]
+    assert await first.get() == {"k": "b"}

@@ -12,11 +12,17 @@ from urllib.parse import parse_qsl
 
 import attrs
 import pytest
-from _httpserver import IDENTITY, POOL, Seen, Server, serve
 from aiohttp import web
+from support.httpserver import DATASET, IDENTITY, POOL, Seen, Server, serve
 
-from cognitosync_async import ParamValidationError, RecordPatch
+from cognitosync_async import (
+    CognitoSyncClient,
+    ParamValidationError,
+    RecordPatch,
+    UpdateRecordsResponse,
+)
 from cognitosync_async._export import export_identity
+from cognitosync_async.local import LocalCognitoSync
 
 
 class Dataset:
@@ -124,3 +130,113 @@ def test_record_dates_out_of_range_are_refused(when: datetime) -> None:
 )
 def test_dates_in_range_are_accepted(when: datetime) -> None:
     assert RecordPatch("replace", "k", 0, "v", device_last_modified_date=when)
+
+
+SSN = "ssn-123-45-6789"
+
+def ident(i: int) -> str:
+    return f"us-east-1:{i:08x}-0000-0000-0000-0000000000e1"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"on_conflict": "merge"}, "on_conflict"),
+        ({"max_rounds": 0}, "max_rounds"),
+    ],
+)
+async def test_bad_put_arguments(server: Server, kwargs: dict[str, Any], param: str) -> None:
+    async with server.client() as client:
+        handle = client.dataset(identity_pool_id=POOL, identity_id=IDENTITY, dataset_name=DATASET)
+        with pytest.raises(ParamValidationError) as info:
+            await handle.put({"k": "v"}, **kwargs)
+    assert info.value.param == param
+    assert server.count == 0
+
+async def test_put_checks_key_length_before_any_call(server: Server) -> None:
+    async with server.client() as client:
+        handle = client.dataset(identity_pool_id=POOL, identity_id=IDENTITY, dataset_name=DATASET)
+        with pytest.raises(ParamValidationError) as info:
+            await handle.put({"k" * 1025: "v"})
+        assert info.value.param == "values"
+        with pytest.raises(ParamValidationError):
+            await handle.put({"k": "v" * 1_048_576})
+    assert server.count == 0
+
+
+@pytest.mark.parametrize("max_rounds", ["3", True, 2.0, 0])
+async def test_put_max_rounds_must_be_a_positive_int(
+    client: CognitoSyncClient, max_rounds: Any
+) -> None:
+    handle = client.dataset(identity_pool_id=POOL, identity_id=ident(6), dataset_name="d")
+    with pytest.raises(ParamValidationError, match="max_rounds"):
+        await handle.put({"k": "v"}, max_rounds=max_rounds)
+
+async def test_put_messages_do_not_echo_keys(client: CognitoSyncClient) -> None:
+    handle = client.dataset(identity_pool_id=POOL, identity_id=ident(7), dataset_name="d")
+    with pytest.raises(ParamValidationError) as info:
+        await handle.put({SSN.encode(): "x"})  # type: ignore[dict-item]
+    assert "each key must be a non-empty str, got bytes" in str(info.value)
+    assert "ssn" not in str(info.value)
+    with pytest.raises(ParamValidationError) as info:
+        await handle.put({SSN: 5})  # type: ignore[dict-item]
+    assert "each value must be a str or None, got int" in str(info.value)
+    assert "ssn" not in str(info.value)
+    with pytest.raises(ParamValidationError, match="got an empty str"):
+        await handle.put({"": "x"})
+
+
+class BadResolverClient(CognitoSyncClient):
+    """Another writer changes ``k`` just before the first UpdateRecords: one conflict."""
+
+    other: CognitoSyncClient | None = None
+
+    async def update_records(self, **kwargs: Any) -> UpdateRecordsResponse:
+        other, self.other = self.other, None
+        if other is not None:
+            await other.dataset(
+                identity_pool_id=POOL, identity_id=IDENTITY, dataset_name="settings"
+            ).put({"k": "theirs"})
+        return await super().update_records(**kwargs)
+
+async def test_resolver_returning_a_non_string(
+    local_sync: LocalCognitoSync, client: CognitoSyncClient
+) -> None:
+    async with BadResolverClient(
+        local_sync.region,
+        credentials=local_sync.credentials,
+        endpoint_url=local_sync.endpoint_url,
+    ) as racy:
+        racy.other = client
+        handle = racy.dataset(identity_pool_id=POOL, identity_id=IDENTITY, dataset_name="settings")
+        with pytest.raises(ParamValidationError, match="resolver returned int"):
+            await handle.put({"k": "mine"}, on_conflict=lambda key, local, remote: 5)  # type: ignore[arg-type,return-value,unused-ignore]
+
+
+class RacyClient(CognitoSyncClient):
+    """Another writer changes the key just before the first UpdateRecords: one conflict."""
+
+    other: CognitoSyncClient | None = None
+
+    async def update_records(self, **kwargs: Any) -> UpdateRecordsResponse:
+        other, self.other = self.other, None
+        if other is not None:
+            await other.dataset(
+                identity_pool_id=POOL, identity_id=ident(8), dataset_name="d"
+            ).put({SSN: "theirs"})
+        return await super().update_records(**kwargs)
+
+async def test_resolver_error_does_not_echo_the_key(
+    local_sync: LocalCognitoSync, client: CognitoSyncClient
+) -> None:
+    async with RacyClient(
+        local_sync.region, credentials=local_sync.credentials,
+        endpoint_url=local_sync.endpoint_url,
+    ) as racy:
+        racy.other = client
+        handle = racy.dataset(identity_pool_id=POOL, identity_id=ident(8), dataset_name="d")
+        with pytest.raises(ParamValidationError) as info:
+            await handle.put({SSN: "mine"}, on_conflict=lambda key, local, remote: 5)  # type: ignore[arg-type,return-value,unused-ignore]
+    message = str(info.value)
+    assert "the resolver returned int for a key; it must return a str or None" in message
+    assert "ssn" not in message

@@ -6,14 +6,18 @@ bound a hang)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from cognitosync_async._demo import run_demo
+from cognitosync_async._demo import CallCounter, run_demo
 
 
 def test_demo_subprocess_small_job(tmp_path: Path) -> None:
@@ -53,3 +57,32 @@ async def test_demo_text_report(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert "wrote     20 datasets for 10 identities" in text
     assert "every value as written" in text and "result    OK" in text
     assert str(tmp_path / "e.jsonl") in text
+
+
+def _log(msg: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord("cognitosync_async", logging.DEBUG, __file__, 1, msg, args, None)
+
+def test_call_counter_reads_network_error_lines() -> None:
+    counter = CallCounter()
+    ok = "%s status=%d attempt=%d duration=%.1fms request_id=%s"
+    net = "%s status=- attempt=%d duration=%.1fms error=%s"
+    counter.emit(_log(ok, "ListRecords", 200, 1, 3.5, "r1"))
+    counter.emit(_log(ok, "ListRecords", 429, 1, 3.5, "r2"))
+    counter.emit(_log(ok, "ListRecords", 200, 2, 3.5, "r3"))
+    counter.emit(_log(net, "ListRecords", 1, 1234.5, "EndpointConnectionError"))
+    counter.emit(_log(ok, "ListRecords", 500, 2, 3.5, "r4"))
+    counter.emit(_log("%s: correcting clock skew to %+.0fs", "ListRecords", 3.0))
+    assert (counter.calls, counter.retries, counter.throttled, counter.errors) == (5, 2, 1, 2)
+
+def test_demo_removes_its_database_and_keeps_the_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    code = asyncio.run(run_demo(identities=4, throttle_rate=1000.0, as_json=True))
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report
+    export = Path(report["export_path"])
+    assert export.parent.parent == tmp_path and export.is_file()
+    assert not os.path.exists(report["database"])
+    assert not Path(report["database"]).parent.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [export.parent.name]

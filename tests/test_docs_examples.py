@@ -1,5 +1,5 @@
 """The docs site's examples run as written: every ```python block of docs/**/*.md
-(see tests/_examples.py for how each kind of block is run)."""
+(see tests/support/examples.py for how each kind of block is run)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from _examples import python_blocks, run_example
+from support.examples import python_blocks, run_example
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))

@@ -10,7 +10,10 @@ from typing import Any
 
 import attrs
 import pytest
-from _httpserver import (
+from aiohttp import web
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.httpserver import (
     CREDS,
     DATASET,
     IDENTITY,
@@ -21,13 +24,11 @@ from _httpserver import (
     reply,
     serve,
 )
-from aiohttp import web
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from cognitosync_async import (
     CognitoSyncClient,
     CognitoSyncError,
+    Credentials,
     EndpointConnectionError,
     HTTPClientError,
     ParamValidationError,
@@ -437,3 +438,30 @@ async def test_header_injection_refused_before_the_network(
         )
     assert server.count == 1
     assert server.seen[0].headers["x-amz-Client-Context"] == "ctx ünï\tok"
+
+
+TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE-session-token/very+secret=="
+
+TOKEN_CREDS = Credentials("ASIAEXAMPLE", "secret-key", session_token=TOKEN)
+
+
+async def test_signature_mismatch_message_has_no_session_token(server: Server) -> None:
+    canonical = (
+        "The request signature we calculated does not match the signature you provided. "
+        "The Canonical String for this request should have been\n'GET\n/identitypools/x\n\n"
+        f"host:127.0.0.1\nx-amz-date:20260101T000000Z\nx-amz-security-token:{TOKEN}\n\n"
+        "host;x-amz-date;x-amz-security-token\nabc'"
+    )
+    server.handler = reply(
+        403, {"__type": "InvalidSignatureException", "message": canonical}
+    )
+    async with server.client(credentials=TOKEN_CREDS, max_attempts=1) as client:
+        with pytest.raises(ServiceError) as info:
+            await describe(client)
+    err = info.value
+    assert err.code == "InvalidSignatureException"
+    assert server.seen[0].headers["X-Amz-Security-Token"] == TOKEN  # it was sent
+    for text in (str(err), err.message, repr(err)):
+        assert TOKEN not in text
+    assert "x-amz-security-token:<redacted>\n" in err.message
+    assert "x-amz-date:20260101T000000Z" in err.message  # the rest is kept

@@ -7,6 +7,7 @@ import gc
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import Any
 
 import pytest
 
@@ -208,3 +209,36 @@ async def test_abandoned_failure_is_not_logged(caplog: pytest.LogCaptureFixture)
     await asyncio.sleep(0.01)
     gc.collect()
     assert "never retrieved" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"), [({"concurrency": 0}, "concurrency"), ({"rate": 0.0}, "rate")]
+)
+def test_bad_fan_out_arguments(kwargs: dict[str, Any], param: str) -> None:
+    async def fn(item: int) -> int:
+        return item
+
+    with pytest.raises(ParamValidationError) as info:
+        fan_out([1], fn, **kwargs)
+    assert info.value.param == param
+
+
+async def _echo(x: int) -> int:
+    return x
+
+@pytest.mark.parametrize(
+    "rate", ["5", float("nan"), float("inf"), -1.0, 0, True, 10**400, [1]]
+)
+def test_fan_out_rate_must_be_a_finite_positive_number(rate: Any) -> None:
+    with pytest.raises(ParamValidationError, match="rate"):
+        fan_out(range(3), _echo, concurrency=2, rate=rate)
+
+@pytest.mark.parametrize("concurrency", [0, -1, True, 1.5, "3", None])
+def test_fan_out_concurrency_must_be_a_positive_int(concurrency: Any) -> None:
+    with pytest.raises(ParamValidationError, match="concurrency"):
+        fan_out(range(3), _echo, concurrency=concurrency)
+
+async def test_fan_out_accepts_int_and_float_rates() -> None:
+    for rate in (1000, 1000.0, None):
+        got = sorted([r.unwrap() async for r in fan_out(range(3), _echo, concurrency=2, rate=rate)])
+        assert got == [0, 1, 2]

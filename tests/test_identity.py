@@ -13,8 +13,8 @@ from typing import Any
 import botocore.config
 import botocore.session
 import pytest
-from _httpserver import CREDS, FAST, Server, reply, serve
 from botocore.exceptions import ClientError
+from support.httpserver import CREDS, FAST, Server, reply, serve
 
 from cognitosync_async import (
     CognitoIdentityClient,

@@ -11,8 +11,8 @@ from typing import Any
 import botocore.config
 import botocore.session
 import pytest
-from _httpserver import FAST
 from moto.server import ThreadedMotoServer
+from support.httpserver import FAST
 
 from cognitosync_async import (
     CognitoIdentityClient,

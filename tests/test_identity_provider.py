@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from _httpserver import FAST, Server, reply, serve
+from support.httpserver import FAST, Server, reply, serve
 
 from cognitosync_async import (
     ClientStateError,

@@ -14,6 +14,7 @@ import ast
 from pathlib import Path
 
 import cognitosync_async
+from cognitosync_async import _client as client_mod
 
 PACKAGE = "cognitosync_async"
 ROOT = Path(cognitosync_async.__file__).resolve().parent
@@ -201,3 +202,8 @@ def test_no_cycle_through_imports_inside_functions() -> None:
     assert cycles == [], "import cycles through deferred imports: " + "; ".join(
         " <-> ".join(c) for c in cycles
     )
+
+
+def test_client_module_does_not_import_aiohttp_at_run_time() -> None:
+    assert "aiohttp" not in vars(client_mod)
+    assert client_mod.USER_AGENT.startswith(f"cognitosync-async/{cognitosync_async.__version__} ")

@@ -8,24 +8,23 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     IDENTITY,
     OTHER_IDENTITY,
     POOL,
     Caller,
-    clients_fixture,
     code_of,
-    dev_fixture,
-    ident_fixture,
     put,
     raw_request,
     replace,
     status_of,
-    svc_fixture,
 )
 
+from cognitosync_async import _sigv4
 from cognitosync_async._credentials import Credentials
-from cognitosync_async.local import LocalCognitoSync
+from cognitosync_async.local import LocalCognitoSync, Storage, auth, context
+from cognitosync_async.local._errors import ServiceException
+from cognitosync_async.local.state import StoredCredentials
 
 P = POOL.replace(":", "%3A")
 I = IDENTITY.replace(":", "%3A")  # noqa: E741
@@ -198,3 +197,64 @@ async def test_both_kinds_work_for_shared_operations(dev: Caller, ident: Caller)
     for caller in (dev, ident):
         assert (await caller("describe_dataset", IdentityPoolId=POOL, IdentityId=IDENTITY,
                              DatasetName="d"))["Dataset"]["NumRecords"] == 1
+
+
+TOKEN = "SESSION-TOKEN-SECRET-1234567890"
+
+SECRET = "identity-secret-abcdef"
+
+HOST = "127.0.0.1:8910"
+
+NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+def _lookup(access_key_id: str) -> auth.KeyRecord | None:
+    return auth.KeyRecord(
+        secret_access_key=SECRET,
+        session_token=TOKEN,
+        expiration=NOW + timedelta(hours=1),
+        principal=auth.Principal(kind="identity", access_key_id=access_key_id,
+                                 identity_pool_id="us-east-1:p", identity_id="us-east-1:i"),
+    )
+
+def _signed_headers(secret: str) -> list[tuple[str, str]]:
+    date = _sigv4.amz_date(NOW)
+    headers = [("host", HOST), ("x-amz-date", date), ("x-amz-security-token", TOKEN)]
+    authorization, _ = _sigv4.sign(
+        method="GET", path="/identitypools", query="", headers=headers, body=b"",
+        access_key_id="ASIAKEY", secret_access_key=secret, region="us-east-1",
+        service="cognito-sync", date=date, normalize=False,
+    )
+    return [*headers, ("Authorization", authorization)]
+
+def _verify(headers: list[tuple[str, str]]) -> auth.Principal:
+    return auth.verify(method="GET", raw_path="/identitypools", raw_query="", headers=headers,
+                       body=b"", lookup=_lookup, region="us-east-1", now=NOW)
+
+def test_signature_mismatch_message_redacts_the_session_token() -> None:
+    assert _verify(_signed_headers(SECRET)).kind == "identity"  # the setup signs correctly
+    with pytest.raises(ServiceException) as info:
+        _verify(_signed_headers("wrong-secret"))
+    exc = info.value
+    assert exc.code == "InvalidSignatureException"
+    assert TOKEN not in exc.message and TOKEN not in str(exc)
+    assert "x-amz-security-token:<redacted>" in exc.message
+    assert "The Canonical String for this request should have been" in exc.message
+    assert f"host:{HOST}" in exc.message  # the rest of the canonical request stays
+
+def test_reprs_hide_secrets(tmp_path: object) -> None:
+    stored = StoredCredentials(
+        access_key_id="ASIAKEY", secret_access_key=SECRET, session_token=TOKEN,
+        identity_pool_id="us-east-1:p", identity_id="us-east-1:i", expiration_ms=1,
+    )
+    assert "ASIAKEY" in repr(stored)
+    assert SECRET not in repr(stored) and TOKEN not in repr(stored)
+    storage = Storage()
+    try:
+        state = context.ServiceState(storage=storage, developer_keys={"AKID": SECRET})
+        assert SECRET not in repr(state)
+        assert context.DEFAULT_SECRET_ACCESS_KEY not in repr(context.ServiceState(storage=storage))
+    finally:
+        storage.close()
+    record = _lookup("ASIAKEY")
+    assert record is not None
+    assert SECRET not in repr(record) and TOKEN not in repr(record)

@@ -9,19 +9,15 @@ import time
 import aiohttp
 import botocore.exceptions
 import pytest
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     IDENTITY,
     POOL,
     Caller,
-    clients_fixture,
     code_of,
-    dev_fixture,
-    ident_fixture,
     put,
     raw_request,
     replace,
     status_of,
-    svc_fixture,
 )
 
 from cognitosync_async.local import Faults, LocalCognitoSync

@@ -10,19 +10,18 @@ import json
 from typing import Any
 
 import pytest
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     IDENTITY,
     POOL,
     Caller,
-    clients_fixture,
-    dev_fixture,
     put,
     raw_request,
     replace,
-    svc_fixture,
 )
 
-from cognitosync_async.local import LocalCognitoSync
+from cognitosync_async.local import LocalCognitoSync, server
+from cognitosync_async.local._errors import ID_RE, ServiceException, error_response
+from cognitosync_async.local.handlers import identity
 
 P = POOL.replace(":", "%3A")
 I = IDENTITY.replace(":", "%3A")  # noqa: E741
@@ -226,3 +225,28 @@ async def test_hostile_headers(svc: LocalCognitoSync, extra: bytes) -> None:
     finally:
         writer.close()
     assert 400 <= status < 500
+
+
+def test_one_error_response_for_both_services() -> None:
+    exc = ServiceException("ResourceNotFoundException", "no such pool",
+                           headers={"Retry-After": "1"})
+    sync = error_response(exc, "req-1")
+    assert sync.status == 404
+    assert sync.headers["Content-Type"] == "application/json"
+    assert sync.headers["x-amzn-RequestId"] == "req-1"
+    assert sync.headers["Retry-After"] == "1"
+    assert sync.headers["x-amzn-ErrorType"].startswith("ResourceNotFoundException:http://")
+    assert "cognito.sync.model" in sync.headers["x-amzn-ErrorType"]
+    assert sync.body is not None and json.loads(bytes(sync.body)) == {"message": "no such pool"}
+
+    ident = identity.error_response(exc, "req-2")
+    assert ident.status == 404
+    assert ident.headers["Content-Type"] == identity.CONTENT_TYPE
+    assert "cognito.identity.model" in ident.headers["x-amzn-ErrorType"]
+    assert ident.body is not None and json.loads(bytes(ident.body)) == {
+        "__type": f"{identity.ERROR_NAMESPACE}#ResourceNotFoundException",
+        "message": "no such pool",
+    }
+    assert server.error_response is error_response
+    assert not hasattr(server, "_ID_RE") and not hasattr(identity, "_ID_RE")
+    assert ID_RE.fullmatch("us-east-1:0000aaaa-0000") and not ID_RE.fullmatch("nope")

@@ -12,17 +12,14 @@ import botocore.config
 import botocore.session
 import pytest
 from botocore.exceptions import ClientError
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     IDENTITY,
     POOL,
     Caller,
-    clients_fixture,
     code_of,
-    dev_fixture,
     make_client,
     put,
     replace,
-    svc_fixture,
 )
 
 from cognitosync_async._credentials import Credentials

@@ -8,21 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     IDENTITY,
     OTHER_IDENTITY,
     POOL,
     Caller,
-    clients_fixture,
     code_of,
-    dev_fixture,
-    ident_fixture,
     put,
     raw_request,
     remove,
     replace,
     status_of,
-    svc_fixture,
 )
 
 from cognitosync_async._credentials import Credentials
@@ -153,7 +149,7 @@ async def test_s5_paging_snapshot_and_same_token(dev: Caller) -> None:
 
 async def test_s6_session_token_binding_and_expiry(clients: Callable[..., Caller]) -> None:
     async with LocalCognitoSync(sync_session_ttl=0.3) as svc2:
-        from conftest_local import make_client
+        from support.local_service import make_client
 
         caller = Caller(make_client(svc2))
         try:
@@ -388,7 +384,7 @@ async def test_bulk_publish(svc: LocalCognitoSync, dev: Caller) -> None:
 
 async def test_bulk_publish_in_progress(dev: Caller) -> None:
     async with LocalCognitoSync(bulk_publish_delay=0.3) as svc2:
-        from conftest_local import make_client
+        from support.local_service import make_client
 
         caller = Caller(make_client(svc2))
         try:
@@ -487,7 +483,7 @@ async def test_raw_colon_in_path_is_accepted(svc: LocalCognitoSync, dev: Caller)
 
 
 async def test_strict_mode(clients: Callable[..., Caller]) -> None:
-    from conftest_local import make_client
+    from support.local_service import make_client
 
     async with LocalCognitoSync(strict=True) as svc2:
         caller = Caller(make_client(svc2))

@@ -13,18 +13,14 @@ from pathlib import Path
 
 import botocore.exceptions
 import pytest
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     IDENTITY,
     POOL,
     Caller,
-    clients_fixture,
     code_of,
-    dev_fixture,
-    ident_fixture,
     make_client,
     put,
     replace,
-    svc_fixture,
 )
 
 from cognitosync_async._credentials import Credentials

@@ -11,15 +11,11 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     IDENTITY,
     POOL,
     Caller,
-    clients_fixture,
-    code_of,
-    dev_fixture,
     raw_request,
-    svc_fixture,
 )
 
 from cognitosync_async import CognitoSyncClient, _sigv4

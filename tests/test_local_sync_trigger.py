@@ -10,17 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     IDENTITY,
     POOL,
     Caller,
-    clients_fixture,
     code_of,
-    dev_fixture,
-    ident_fixture,
     put,
     replace,
-    svc_fixture,
 )
 
 from cognitosync_async.local import LocalCognitoSync
@@ -121,7 +117,7 @@ async def test_blocking_hook_is_bounded_by_the_lambda_timeout(
         return event
 
     async with LocalCognitoSync(lambda_timeout=0.2, lambdas={ARN: stuck}) as svc:
-        from conftest_local import make_client
+        from support.local_service import make_client
 
         dev = Caller(make_client(svc))
         ident = Caller(make_client(svc, svc.mint_identity_credentials(POOL, IDENTITY)))

@@ -3,15 +3,12 @@ and both the SDK and botocore carry them back intact."""
 
 from __future__ import annotations
 
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     IDENTITY,
     POOL,
     Caller,
-    clients_fixture,
-    dev_fixture,
     put,
     replace,
-    svc_fixture,
 )
 
 from cognitosync_async import CognitoSyncClient

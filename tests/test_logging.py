@@ -7,7 +7,7 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from _httpserver import DATASET, IDENTITY, POOL, Server, reply, reset, serve
+from support.httpserver import DATASET, IDENTITY, POOL, Server, reply, reset, serve
 
 from cognitosync_async import (
     CognitoSyncClient,

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cli import CLI, cli_env
-from conftest_local import POOL, make_client, remove, replace
+from support.cli import CLI, cli_env
+from support.local_service import POOL, make_client, remove, replace
 
 from cognitosync_async.local import LocalCognitoSync
 from cognitosync_async.mirror import shard_of

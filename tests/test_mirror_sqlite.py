@@ -10,14 +10,11 @@ from typing import Any
 
 import attrs
 import pytest
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     POOL,
     Caller,
-    clients_fixture,
-    dev_fixture,
-    svc_fixture,
 )
-from mirror_helpers import current, ids, sdk_client, seed, sync_sessions, table, write
+from support.mirror import current, ids, sdk_client, seed, sync_sessions, table, write
 
 from cognitosync_async.local import LocalCognitoSync
 from cognitosync_async.mirror import (

@@ -9,12 +9,13 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 import pytest
-from _httpserver import DATASET, IDENTITY, POOL, Seen, Server, serve
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.httpserver import DATASET, IDENTITY, POOL, Seen, Server, reply, serve
 
 from cognitosync_async import (
+    ClientStateError,
     CognitoSyncClient,
     CognitoSyncError,
     Dataset,
@@ -479,3 +480,14 @@ async def test_a_token_that_changes_is_followed(server: Server) -> None:
     server.handler = Pager([[1], [2], [3]], tokens=["t1", "t2"])
     async with server.client() as client:
         assert keys([r async for r in records(client)]) == [1, 2, 3]
+
+
+async def test_paginator_iterated_twice(server: Server) -> None:
+    server.handler = reply(200, {"Datasets": [], "Count": 0})
+    async with server.client() as client:
+        pager = client.iter_datasets(identity_pool_id=POOL, identity_id=IDENTITY)
+        assert [d async for d in pager] == []
+        with pytest.raises(ClientStateError, match="once"):
+            async for _ in pager:
+                pass
+    assert server.count == 1

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from test_wire import RecordingServer
 
 import cognitosync_async
-from cognitosync_async import CognitoSyncClient, Credentials, ServiceError
+from cognitosync_async import CognitoSyncClient, Credentials, ServiceError, _identity, _models
 from cognitosync_async._exceptions import ERROR_CLASSES
 from cognitosync_async._operations import OPERATIONS
 
@@ -431,3 +431,35 @@ def test_modelled_code_has_its_class(server: RecordingServer, code: str) -> None
     assert type(err).__name__ == code and type(err) is getattr(cognitosync_async, code)
     assert (err.code, err.message, err.status_code, err.request_id) == (code, "mé", 400, "rid")
     assert len(MODELLED) == 13
+
+
+def _output_classes() -> list[type]:
+    classes = []
+    for module in (_models, _identity):
+        for obj in vars(module).values():
+            if isinstance(obj, type) and attrs.has(obj) and obj.__module__ == module.__name__:
+                if all("wire" in f.metadata for f in attrs.fields(obj)) and attrs.fields(obj):
+                    classes.append(obj)
+    return classes
+
+def test_converters_come_from_field_metadata() -> None:
+    classes = _output_classes()
+    assert _models.Record in classes and _identity.IdentityDescription in classes
+    for cls in classes:
+        for field in attrs.fields(cls):
+            if field.type == "datetime | None":
+                assert field.metadata.get("conv") is _models.parse_timestamp, (cls, field.name)
+            assert field.converter is None, (cls, field.name)  # one mechanism only
+
+def test_identity_outputs_parse_through_conv() -> None:
+    resp = _models.parse(
+        _identity.ListIdentitiesResponse,
+        {"Identities": [{"IdentityId": IDENTITY, "CreationDate": 1.5}], "NextToken": "n"},
+    )
+    assert resp.identities is not None
+    assert isinstance(resp.identities[0].creation_date, datetime)
+    creds = _models.parse(
+        _identity.GetCredentialsForIdentityResponse,
+        {"Credentials": {"AccessKeyId": "AK", "SecretKey": "S", "Expiration": 10}},
+    )
+    assert creds.credentials is not None and creds.credentials.access_key_id == "AK"

@@ -1,11 +1,11 @@
-"""README examples run as written (see tests/_examples.py for how each kind is run)."""
+"""README examples run as written (see tests/support/examples.py for how each kind is run)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from _examples import python_blocks, run_example
+from support.examples import python_blocks, run_example
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = python_blocks(README)

@@ -7,8 +7,8 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from _httpserver import IDENTITY, POOL, Server, reply, serve
-from _rawserver import Answer, hold, raw_server
+from support.httpserver import IDENTITY, POOL, Server, reply, serve
+from support.rawserver import Answer, hold, raw_server
 
 from cognitosync_async import (
     CognitoSyncClient,

@@ -10,9 +10,9 @@ from email.utils import format_datetime, formatdate
 
 import pytest
 import tenacity
-from _httpserver import DATASET, IDENTITY, POOL, Seen, Server, reply, reset, serve
 from aiohttp import web
 from multidict import CIMultiDict
+from support.httpserver import DATASET, IDENTITY, POOL, Seen, Server, reply, reset, serve
 
 from cognitosync_async import (
     CognitoSyncError,

@@ -15,8 +15,8 @@ import traceback
 from collections.abc import Iterator
 
 import pytest
-from _httpserver import IDENTITY, POOL
-from _rawserver import SECRET, TOKEN, Answer, hold, raw_server
+from support.httpserver import IDENTITY, POOL
+from support.rawserver import SECRET, TOKEN, Answer, hold, raw_server
 
 from cognitosync_async import (
     CognitoSyncError,

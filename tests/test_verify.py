@@ -7,14 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest_local import (  # noqa: F401
+from support.local_service import (
     POOL,
     Caller,
-    clients_fixture,
-    dev_fixture,
-    svc_fixture,
 )
-from mirror_helpers import ids, sdk_client, seed, write
+from support.mirror import ids, sdk_client, seed, write
 
 from cognitosync_async import ParamValidationError
 from cognitosync_async.local import LocalCognitoSync

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest_local import POOL, Caller, put, remove, replace
+from support.local_service import POOL, Caller, put, remove, replace
 
 from cognitosync_async import CognitoSyncClient
 from cognitosync_async.local import LocalCognitoSync

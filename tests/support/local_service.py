@@ -1,9 +1,7 @@
-"""Shared helpers and fixtures for the local-service tests (botocore is the client).
-
-Not a ``conftest.py``: test modules import what they use, e.g.
-``from conftest_local import svc_fixture  # noqa: F401`` (fixtures are
-registered under their short names: ``svc``, ``clients``, ``dev``, ``ident``).
-"""
+"""Helpers for the local-service tests, with botocore as the client: ``Caller``
+(a botocore client called off the loop), ``put``/``replace``/``remove`` patches, and
+``raw_request`` (one hand-signed request). Their fixtures (``svc``, ``clients``,
+``dev``, ``ident``) are in ``tests/conftest.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +9,7 @@ import asyncio
 import functools
 import hashlib
 import io
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -74,37 +72,6 @@ def code_of(exc: ClientError) -> str:
 
 def status_of(exc: ClientError) -> int:
     return int(exc.response["ResponseMetadata"]["HTTPStatusCode"])
-
-
-@pytest.fixture(name="svc")
-async def svc_fixture() -> AsyncIterator[LocalCognitoSync]:
-    async with LocalCognitoSync() as service:
-        yield service
-
-
-@pytest.fixture(name="clients")
-def clients_fixture(svc: LocalCognitoSync) -> Iterator[Callable[[Credentials | None], Caller]]:
-    """A factory of ``Caller``s (developer credentials by default), closed at teardown."""
-    made: list[Caller] = []
-
-    def factory(creds: Credentials | None = None) -> Caller:
-        caller = Caller(make_client(svc, creds))
-        made.append(caller)
-        return caller
-
-    yield factory
-    for caller in made:
-        caller.close()
-
-
-@pytest.fixture(name="dev")
-def dev_fixture(clients: Callable[[Credentials | None], Caller]) -> Caller:
-    return clients(None)
-
-
-@pytest.fixture(name="ident")
-def ident_fixture(svc: LocalCognitoSync, clients: Callable[[Credentials | None], Caller]) -> Caller:
-    return clients(svc.mint_identity_credentials(POOL, IDENTITY))
 
 
 async def put(

@@ -1,8 +1,8 @@
 """A scripted ``aiohttp.web`` server on 127.0.0.1 for the SDK's wire tests.
 
-Not a ``conftest.py``: test modules import what they use::
+Test modules import what they use::
 
-    from _httpserver import Server, reply, serve
+    from support.httpserver import Server, reply, serve
 
     @pytest.fixture
     async def server() -> AsyncIterator[Server]:

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from _httpserver import FAST
+from support.httpserver import FAST
 
 from cognitosync_async import CognitoSyncClient, Credentials
 

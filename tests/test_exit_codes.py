@@ -1,27 +1,27 @@
-"""Review fixes: CLI exit codes for bad option values (through the real entry point),
-the demo's call counter and temporary files, and the export's checkpoint and reader."""
+"""The command line's exit codes, through the real entry point: 2 (one line,
+no traceback) for a usage error or a bad option value, input file or checkpoint;
+1 for a network failure or an internal error."""
 
 from __future__ import annotations
 
-import asyncio
-import io
 import json
-import logging
-import os
 import subprocess
-import tempfile
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _cli import CLI, cli_env
+from support.cli import CLI, cli_env
 
-from cognitosync_async._demo import CallCounter, run_demo
-from cognitosync_async._export import Checkpoint, CheckpointMismatch, lines_of
 from cognitosync_async.local import LocalCognitoSync
 
 POOL = "us-east-1:00000000-0000-0000-0000-0000000000d1"
+
 IDENT = "us-east-1:00000001-0000-0000-0000-0000000000d1"
+
+
+def ident(i: int) -> str:
+    return f"us-east-1:{i:08x}-0000-0000-0000-0000000000e1"
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +29,18 @@ def svc() -> Iterator[LocalCognitoSync]:
     with LocalCognitoSync() as service:
         yield service
 
-
 @pytest.fixture
 def env(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
     e = cli_env(svc, tmp_path)
     return e
 
-
 def cli(env: dict[str, str], *args: str, stdin: bytes | None = None) -> tuple[int, str]:
     r = subprocess.run([*CLI, *args], env=env, input=stdin, capture_output=True, timeout=60)
     return r.returncode, r.stderr.decode("utf-8", "replace")
+
+
+def cli_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def assert_usage_error(code: int, stderr: str, *words: str) -> None:
@@ -49,12 +51,8 @@ def assert_usage_error(code: int, stderr: str, *words: str) -> None:
     for word in words:
         assert word in lines[0], stderr
 
-
 def where() -> list[str]:
     return ["--identity-pool-id", POOL, "--identity-id", IDENT, "--dataset", "d"]
-
-
-# ---------------------------------------------------------------------- exit codes
 
 
 def test_max_rounds_0_exits_2(svc: LocalCognitoSync, env: dict[str, str]) -> None:
@@ -62,12 +60,10 @@ def test_max_rounds_0_exits_2(svc: LocalCognitoSync, env: dict[str, str]) -> Non
                     "--max-rounds", "0")
     assert_usage_error(code, err, "max_rounds")
 
-
 def test_bad_endpoint_url_exits_2(env: dict[str, str]) -> None:
     code, err = cli(env, "get", "--endpoint-url", "ftp//bad", *where())
     assert_usage_error(code, err, "endpoint_url", "must be an absolute http(s) URL")
     assert "ftp//bad" not in err  # not echoed: an endpoint URL may carry user:password@
-
 
 def test_rate_0_exits_2(svc: LocalCognitoSync, env: dict[str, str], tmp_path: Path) -> None:
     ids = tmp_path / "ids.txt"
@@ -76,7 +72,6 @@ def test_rate_0_exits_2(svc: LocalCognitoSync, env: dict[str, str], tmp_path: Pa
                     POOL, "--identities", str(ids), "-o", str(tmp_path / "out.jsonl"),
                     "--rate", "0")
     assert_usage_error(code, err, "rate")
-
 
 def test_undecodable_input_exits_2(
     svc: LocalCognitoSync, env: dict[str, str], tmp_path: Path
@@ -90,7 +85,6 @@ def test_undecodable_input_exits_2(
     strict = {**env, "PYTHONIOENCODING": "utf-8:strict"}
     code, err = cli(strict, "import", "--endpoint-url", svc.endpoint_url, stdin=b"\xff\xfe\n")
     assert_usage_error(code, err, "UTF-8")
-
 
 @pytest.mark.parametrize(
     "content",
@@ -109,7 +103,6 @@ def test_corrupt_checkpoint_exits_2(
     assert_usage_error(code, err, str(ckpt))
     assert ckpt.read_bytes().startswith(content[:5])  # left as it was
 
-
 def test_checkpoint_entries_of_another_shape_exit_2(
     svc: LocalCognitoSync, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -124,7 +117,6 @@ def test_checkpoint_entries_of_another_shape_exit_2(
                     POOL, "--identities", str(ids), "-o", str(out), "--checkpoint", str(ckpt))
     assert_usage_error(code, err, str(ckpt))
 
-
 def test_network_error_still_exits_1(env: dict[str, str]) -> None:
     code, err = cli(env, "get", "--endpoint-url", "http://127.0.0.1:9", "--max-attempts", "1",
                     *where())
@@ -132,89 +124,47 @@ def test_network_error_still_exits_1(env: dict[str, str]) -> None:
     assert "Traceback" not in err
 
 
-# ---------------------------------------------------------------------- the demo
-
-
-def _log(msg: str, *args: object) -> logging.LogRecord:
-    return logging.LogRecord("cognitosync_async", logging.DEBUG, __file__, 1, msg, args, None)
-
-
-def test_call_counter_reads_network_error_lines() -> None:
-    counter = CallCounter()
-    ok = "%s status=%d attempt=%d duration=%.1fms request_id=%s"
-    net = "%s status=- attempt=%d duration=%.1fms error=%s"
-    counter.emit(_log(ok, "ListRecords", 200, 1, 3.5, "r1"))
-    counter.emit(_log(ok, "ListRecords", 429, 1, 3.5, "r2"))
-    counter.emit(_log(ok, "ListRecords", 200, 2, 3.5, "r3"))
-    counter.emit(_log(net, "ListRecords", 1, 1234.5, "EndpointConnectionError"))
-    counter.emit(_log(ok, "ListRecords", 500, 2, 3.5, "r4"))
-    counter.emit(_log("%s: correcting clock skew to %+.0fs", "ListRecords", 3.0))
-    assert (counter.calls, counter.retries, counter.throttled, counter.errors) == (5, 2, 1, 2)
-
-
-def test_demo_removes_its_database_and_keeps_the_export(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("args", "word"),
+    [(["--rate", "nan"], "--rate"), (["--rate", "inf"], "--rate"),
+     (["--rate", "-1"], "--rate"), (["--concurrency", "0"], "--concurrency")],
+)
+def test_cli_bad_bulk_options_exit_2(
+    svc: LocalCognitoSync, env: dict[str, str], tmp_path: Path, args: list[str], word: str
 ) -> None:
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    code = asyncio.run(run_demo(identities=4, throttle_rate=1000.0, as_json=True))
-    report = json.loads(capsys.readouterr().out)
-    assert code == 0, report
-    export = Path(report["export_path"])
-    assert export.parent.parent == tmp_path and export.is_file()
-    assert not os.path.exists(report["database"])
-    assert not Path(report["database"]).parent.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [export.parent.name]
+    data = tmp_path / "in.jsonl"
+    data.write_text("")
+    r = cli_process(env, "import", "--endpoint-url", svc.endpoint_url, "-i", str(data), *args)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and word in r.stderr
+
+@pytest.mark.parametrize(
+    ("args", "word"),
+    [(["--throttle-rate", "nan"], "--throttle-rate"), (["--throttle-rate", "0"], "--throttle-rate"),
+     (["--identities", "0"], "--identities")],
+)
+def test_cli_bad_demo_options_exit_2(env: dict[str, str], args: list[str], word: str) -> None:
+    r = cli_process(env, "demo", *args)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and word in r.stderr
 
 
-# ---------------------------------------------------------------------- export
-
-
-def test_checkpoint_open_new_resume_and_partial_line(tmp_path: Path) -> None:
-    path = str(tmp_path / "c.ckpt")
-    c = Checkpoint(path, {"command": "t"})
-    assert c.open() == []
-    c.append({"n": 1})
-    c.close()
-    with open(path, "a") as f:
-        f.write('{"n": 2')  # killed mid-line
-    c = Checkpoint(path, {"command": "t"})
-    assert c.open() == [{"n": 1}]
-    c.append({"n": 3})
-    c.close()
-    lines = Path(path).read_text().splitlines()
-    assert [json.loads(x) for x in lines[1:]] == [{"n": 1}, {"n": 3}]
-    assert json.loads(lines[0]) == {"kind": "cognitosync-async-checkpoint", "command": "t"}
-    Path(path).write_text('{"n": 1')  # only a partial header: starts over
-    c = Checkpoint(path, {"command": "t"})
-    assert c.open() == []
-    c.close()
-    assert len(Path(path).read_text().splitlines()) == 1
-    with pytest.raises(CheckpointMismatch):
-        Checkpoint(path, {"command": "other"}).open()
-    Path(path).write_text(lines[0] + "\n[1]\n")
-    with pytest.raises(CheckpointMismatch):
-        Checkpoint(path, {"command": "t"}).open()
-
-
-async def test_lines_of_numbers_lines_exactly_across_batches() -> None:
-    count = 20_000  # well over one 64 KiB batch
-    text = "".join(f"line {i:07d} {'x' * (i % 13)}\n" for i in range(1, count + 1))
-    got = [(n, line) async for n, line in lines_of(io.StringIO(text))]
-    assert len(got) == count
-    assert all(line.startswith(f"line {n:07d} ") for n, line in got)
-    assert [n for n, _ in got] == list(range(1, count + 1))
-
-
-async def test_lines_of_reads_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    hops = 0
-    real = asyncio.to_thread
-
-    async def counting(func, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal hops
-        hops += 1
-        return await real(func, *args, **kwargs)
-
-    monkeypatch.setattr(asyncio, "to_thread", counting)
-    text = "x\n" * 10_000
-    assert len([n async for n, _ in lines_of(io.StringIO(text))]) == 10_000
-    assert hops <= 3
+def test_cli_internal_value_error_is_not_a_usage_error(
+    svc: LocalCognitoSync, env: dict[str, str], tmp_path: Path
+) -> None:
+    """A ValueError the CLI did not mean (a bug) exits 1, not 2 'usage error'."""
+    code = (
+        "import sys\n"
+        "from cognitosync_async import cli\n"
+        "async def boom(args):\n"
+        "    raise ValueError('an internal bug')\n"
+        "cli.COMMANDS['get'] = boom\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code, "get", "--identity-pool-id", POOL, "--identity-id",
+         ident(5), "--dataset", "d"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert r.returncode == 1, r.stderr
+    assert "ValueError" in r.stderr and "internal error" in r.stderr
