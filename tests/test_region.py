@@ -42,6 +42,12 @@ async def describe(client: CognitoSyncClient) -> Any:
 
 
 @pytest.fixture
+def no_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
 def region_from_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No region in the environment: the client reads the (returned) config file."""
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
@@ -65,6 +71,53 @@ def file_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(asyncio, "to_thread", counting)
     return calls
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [
+        ("us-east-1", "https://cognito-sync.us-east-1.amazonaws.com"),
+        ("eu-west-1", "https://cognito-sync.eu-west-1.amazonaws.com"),
+        ("cn-north-1", "https://cognito-sync.cn-north-1.amazonaws.com.cn"),
+        ("cn-northwest-1", "https://cognito-sync.cn-northwest-1.amazonaws.com.cn"),
+    ],
+)
+def test_default_endpoint(region: str, endpoint: str) -> None:
+    client = CognitoSyncClient(region, credentials=CREDS)
+    assert client.endpoint_url == endpoint
+    assert client.region_name == region
+
+def test_region_from_aws_region(monkeypatch: pytest.MonkeyPatch, no_aws_env: None) -> None:
+    monkeypatch.setenv("AWS_REGION", "ap-southeast-2")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    client = CognitoSyncClient(credentials=CREDS)
+    assert client.region_name == "ap-southeast-2"
+    assert client.endpoint_url == "https://cognito-sync.ap-southeast-2.amazonaws.com"
+
+def test_region_from_aws_default_region(
+    monkeypatch: pytest.MonkeyPatch, no_aws_env: None
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "cn-north-1")
+    client = CognitoSyncClient(credentials=CREDS)
+    assert client.region_name == "cn-north-1"
+    assert client.endpoint_url.endswith(".amazonaws.com.cn")
+
+def test_explicit_region_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "ap-southeast-2")
+    assert CognitoSyncClient("eu-west-2").region_name == "eu-west-2"
+    assert CognitoSyncClient(region_name="eu-west-3").region_name == "eu-west-3"
+
+async def test_no_region_is_a_clear_error_at_first_use(
+    no_aws_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing-config"))
+    async with serve() as server:
+        client = CognitoSyncClient(credentials=CREDS, endpoint_url=server.url)
+        with pytest.raises(ValueError, match="region"):
+            async with client:
+                pass
+        assert client.session is None  # nothing opened, nothing to close
+        assert server.count == 0
 
 
 async def test_no_region_is_a_cognitosync_error(
