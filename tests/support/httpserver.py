@@ -24,7 +24,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 from aiohttp import web
@@ -36,7 +36,17 @@ POOL = "us-east-1:00000000-0000-0000-0000-000000000001"
 IDENTITY = "us-east-1:11111111-1111-1111-1111-111111111111"
 DATASET = "settings"
 CREDS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
-FAST = {"retry_base_delay": 0.001, "retry_max_delay": 0.05}
+
+
+class RetryDelays(TypedDict):
+    """Client options for tiny retry delays, typed so ``**FAST`` checks against the
+    client's signature (a plain dict would be ``dict[str, float]`` for every parameter)."""
+
+    retry_base_delay: float
+    retry_max_delay: float
+
+
+FAST: RetryDelays = {"retry_base_delay": 0.001, "retry_max_delay": 0.05}
 
 
 @attrs.define
