@@ -183,7 +183,7 @@ async def serve(host: str = "127.0.0.1", port: int = 0) -> None:
 
     def wait_stdin() -> None:
         sys.stdin.read()
-        loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+        loop.call_soon_threadsafe(lambda: None if done.done() else done.set_result(None))
 
     threading.Thread(target=wait_stdin, daemon=True).start()
     async with server:

@@ -136,7 +136,9 @@ class SdkDriver(Driver):
             sync_session_token=self.sync_token,
         )
         recs = r.records or []
-        self.sync_count = recs[0].sync_count
+        count = recs[0].sync_count
+        assert count is not None  # every record the service returns has one
+        self.sync_count = count
         return len(recs)
 
     def pool_size(self) -> tuple[int, int]:
@@ -278,7 +280,7 @@ class BotoDriver(Driver):
     def pool_size(self) -> tuple[int, int]:
         # aiobotocore keeps its aiohttp session inside its endpoint's HTTP session
         try:
-            sess = self.client._endpoint.http_session._session
+            sess = self.client._endpoint.http_session._session  # type: ignore[attr-defined]
             return _aiohttp_pool(sess.connector)
         except AttributeError:
             return (-1, -1)

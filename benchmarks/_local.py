@@ -83,7 +83,7 @@ async def main(args: argparse.Namespace) -> None:
 
         def wait_stdin() -> None:
             sys.stdin.read()
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+            loop.call_soon_threadsafe(lambda: None if done.done() else done.set_result(None))
 
         threading.Thread(target=wait_stdin, daemon=True).start()
         await done

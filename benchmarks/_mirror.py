@@ -66,7 +66,7 @@ async def _serve(n: int) -> None:
         done = loop.create_future()
         threading.Thread(
             target=lambda: (sys.stdin.read(),
-                            loop.call_soon_threadsafe(lambda: done.done() or
+                            loop.call_soon_threadsafe(lambda: None if done.done() else
                                                       done.set_result(None))),
             daemon=True).start()
         await done

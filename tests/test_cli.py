@@ -58,7 +58,7 @@ def run(svc: LocalCognitoSync, env: dict[str, str], *args: str, stdin: str | Non
             contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(argv)
         out.flush()
-    stdout = out.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+    stdout = out.buffer.getvalue().decode("utf-8")
     return subprocess.CompletedProcess(argv, code, stdout, err.getvalue())
 
 

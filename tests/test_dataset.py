@@ -117,11 +117,11 @@ async def test_none_vs_empty_string_distinct(client: CognitoSyncClient) -> None:
 
 async def test_put_validates_values(client: CognitoSyncClient) -> None:
     with pytest.raises(ParamValidationError):
-        await ds(client).put({"k": 5})  # type: ignore[dict-item]
+        await ds(client).put({"k": 5})
     with pytest.raises(ParamValidationError):
         await ds(client).put({"": "x"})
     with pytest.raises(ValueError):
-        await ds(client).put({"k": "v"}, on_conflict="merge")  # type: ignore[arg-type]
+        await ds(client).put({"k": "v"}, on_conflict="merge")
 
 
 async def test_long_key_warns(client: CognitoSyncClient) -> None:
@@ -375,7 +375,7 @@ async def test_concurrent_puts_same_keys_one_wins_other_overwritten(
     final = await ds(client).get()
     assert final in ({"k": "A", "j": "A"}, {"k": "B", "j": "B"})
     # both were applied: two writes after the seed; the later one is the final value
-    assert sorted([a.dataset_sync_count, b.dataset_sync_count]) == [2, 3]  # type: ignore[type-var]
+    assert sorted([a.dataset_sync_count, b.dataset_sync_count]) == [2, 3]
     last = a if a.dataset_sync_count == 3 else b
     assert {r.key: r.value for r in last.records} == final
     assert (await ds(client).pull(since=1)).dataset_sync_count == 3

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from cognitosync_async._demo import CallCounter, run_demo
+from cognitosync_async._demo import run_demo
+from cognitosync_async.mirror import CallCounter
 
 
 def test_demo_subprocess_small_job(tmp_path: Path) -> None:

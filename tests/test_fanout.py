@@ -195,7 +195,8 @@ async def test_empty_input() -> None:
     async def fn(i: int) -> int:
         return i
 
-    assert [r async for r in fan_out([], fn)] == []
+    nothing: list[int] = []
+    assert [r async for r in fan_out(nothing, fn)] == []
 
 
 async def test_abandoned_failure_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:

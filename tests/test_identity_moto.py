@@ -36,7 +36,7 @@ def moto_url() -> Iterator[str]:
 
 @pytest.fixture
 def pool(moto_url: str) -> Iterator[str]:
-    boto = botocore.session.get_session().create_client(
+    boto: Any = botocore.session.get_session().create_client(  # stubs type it BaseClient
         "cognito-identity",
         region_name="us-east-1",
         endpoint_url=moto_url,

@@ -237,16 +237,16 @@ def test_one_error_response_for_both_services() -> None:
     assert sync.headers["Retry-After"] == "1"
     assert sync.headers["x-amzn-ErrorType"].startswith("ResourceNotFoundException:http://")
     assert "cognito.sync.model" in sync.headers["x-amzn-ErrorType"]
-    assert sync.body is not None and json.loads(bytes(sync.body)) == {"message": "no such pool"}
+    assert isinstance(sync.body, bytes) and json.loads(sync.body) == {"message": "no such pool"}
 
     ident = identity.error_response(exc, "req-2")
     assert ident.status == 404
     assert ident.headers["Content-Type"] == identity.CONTENT_TYPE
     assert "cognito.identity.model" in ident.headers["x-amzn-ErrorType"]
-    assert ident.body is not None and json.loads(bytes(ident.body)) == {
+    assert isinstance(ident.body, bytes) and json.loads(ident.body) == {
         "__type": f"{identity.ERROR_NAMESPACE}#ResourceNotFoundException",
         "message": "no such pool",
     }
-    assert server.error_response is error_response
+    assert server.error_response is error_response  # type: ignore[attr-defined]
     assert not hasattr(server, "_ID_RE") and not hasattr(identity, "_ID_RE")
     assert ID_RE.fullmatch("us-east-1:0000aaaa-0000") and not ID_RE.fullmatch("nope")

@@ -103,7 +103,7 @@ async def test_signed_path_is_the_routed_path(svc: LocalCognitoSync) -> None:
     for suffix in ("/.", "/./", "/x/.."):
         status, headers, body = await raw_request(
             svc, "GET", LIST_DATASETS,
-            tamper=lambda req, s=suffix: req.update(path=req["path"] + s),
+            tamper=lambda req, s=suffix: req.update(path=req["path"] + s),  # type: ignore[misc]
         )
         assert (status, _code(headers)) == (403, "InvalidSignatureException"), (suffix, body)
     status, _, _ = await raw_request(svc, "GET", LIST_DATASETS)

@@ -53,4 +53,4 @@ async def test_tokens_hold_plus_slash_and_padding(svc: LocalCognitoSync, dev: Ca
             )
         ]
     assert names == NAMES
-    assert sorted(keys) == sorted(["k", "key-0", "key-1", "key-2", "key-3"])
+    assert sorted(keys) == sorted(["k", "key-0", "key-1", "key-2", "key-3"])  # type: ignore[type-var, unused-ignore]

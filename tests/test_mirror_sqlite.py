@@ -52,7 +52,7 @@ def dataset_of(db: Path, ident: str, ds: str) -> sqlite3.Row | None:
 
 
 def list_records_lines(caplog: pytest.LogCaptureFixture) -> int:
-    return sum(1 for r in caplog.records
+    return sum(1 for r in caplog.records  # type: ignore[misc]
                if r.name == "cognitosync_async" and str(r.msg).startswith("%s status=")
                and r.args and r.args[0] == "ListRecords")  # type: ignore[index]
 

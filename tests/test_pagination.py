@@ -198,7 +198,7 @@ async def test_metadata_during_and_after_iteration(server: Server) -> None:
         paginator = records(client)
         assert paginator.next_token is None
         assert paginator.sync_session_token is None
-        seen_meta = []
+        seen_meta: list[tuple[str | None, int | None, str | None]] = []
         async for _ in paginator:
             seen_meta.append(
                 (paginator.sync_session_token, paginator.dataset_sync_count,

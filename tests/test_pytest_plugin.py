@@ -10,6 +10,7 @@ import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from cognitosync_async import CognitoSyncClient, RecordPatch
 from cognitosync_async.local import LocalCognitoSync
@@ -178,9 +179,12 @@ async def test_fixtures_in_this_suites_auto_mode(
     cognito_sync_service: LocalCognitoSync, cognito_sync_client: CognitoSyncClient
 ) -> None:
     assert cognito_sync_client.endpoint_url == cognito_sync_service.endpoint_url
-    ids = {"identity_pool_id": POOL, "identity_id": IDENTITY, "dataset_name": "settings"}
+    ids: dict[str, Any] = {
+        "identity_pool_id": POOL, "identity_id": IDENTITY, "dataset_name": "settings"
+    }
     token = (await cognito_sync_client.list_records(**ids)).sync_session_token
     resp = await cognito_sync_client.update_records(
         **ids, sync_session_token=token, record_patches=[RecordPatch("replace", "a", 0, "1")]
     )
+    assert resp.records is not None
     assert [(r.key, r.value, r.sync_count) for r in resp.records] == [("a", "1", 1)]

@@ -219,8 +219,8 @@ def _botocore_authorization(
     auth = botocore.auth.SigV4Auth(BotoCredentials(key, secret, token), "cognito-sync", region)
     with mock.patch.object(botocore.auth, "get_current_datetime", lambda *a, **k: when):
         auth.add_auth(request)
-    value: str = request.headers["Authorization"]
-    return value
+    authorization: str = request.headers["Authorization"]
+    return authorization
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -396,21 +396,21 @@ def _op(name: str, **kwargs: Any) -> Any:
     return lambda: validate(op, kwargs)
 
 LEAKS = [
-    pytest.param(lambda: RecordPatch("replace", "k", 0, SECRET.encode()), "value", SECRET,
+    pytest.param(lambda: RecordPatch("replace", "k", 0, SECRET.encode()), "value", SECRET,  # type: ignore[arg-type]
                  id="value-bytes"),
     pytest.param(lambda: RecordPatch("replace", "k", 0, SECRET * 100_000), "value", SECRET,
                  id="value-too-long"),
     pytest.param(lambda: RecordPatch("replace", SECRET * 200, 0), "key", SECRET,
                  id="key-too-long"),
     pytest.param(lambda: RecordPatch(SECRET, "k", 0), "op", SECRET, id="op-unknown"),
-    pytest.param(lambda: RecordPatch("replace", "k", SECRET), "sync_count",
+    pytest.param(lambda: RecordPatch("replace", "k", SECRET), "sync_count",  # type: ignore[arg-type]
                  SECRET, id="count-str"),
-    pytest.param(lambda: RecordPatch("replace", "k", 0, None, SECRET), "device_last_modified_date",
+    pytest.param(lambda: RecordPatch("replace", "k", 0, None, SECRET), "device_last_modified_date",  # type: ignore[arg-type]
                  SECRET, id="date-str"),
     pytest.param(lambda: PushSync(role_arn=SECRET), "role_arn", SECRET, id="role-arn"),
     pytest.param(lambda: PushSync(application_arns=[SECRET]), "application_arns", SECRET,
                  id="app-arn"),
-    pytest.param(lambda: PushSync(application_arns=SECRET), "application_arns", SECRET,
+    pytest.param(lambda: PushSync(application_arns=SECRET), "application_arns", SECRET,  # type: ignore[arg-type]
                  id="app-arns-str"),
     pytest.param(lambda: CognitoStreams(streaming_status=SECRET), "streaming_status", SECRET,
                  id="status"),
@@ -480,7 +480,7 @@ def test_message_names_parameter_and_rule_never_the_value(
     assert secret not in "".join(traceback.format_exception(err))  # as logged
 
 WORDING = [
-    pytest.param(lambda: RecordPatch("replace", "k", 0, b"x"), "must be of type str, got bytes",
+    pytest.param(lambda: RecordPatch("replace", "k", 0, b"x"), "must be of type str, got bytes",  # type: ignore[arg-type]
                  id="type"),
     pytest.param(lambda: RecordPatch("replace", "k", True), "must be of type int, got bool",
                  id="bool"),
@@ -586,7 +586,7 @@ def test_integers_are_bounded_by_the_model_types() -> None:
 async def test_huge_ints_and_surrogates_refused_before_any_call(
     client: CognitoSyncClient,
 ) -> None:
-    where = {"identity_pool_id": POOL, "identity_id": ident(4), "dataset_name": "d"}
+    where: dict[str, Any] = {"identity_pool_id": POOL, "identity_id": ident(4), "dataset_name": "d"}
     with pytest.raises(ParamValidationError, match="max_results"):
         await client.list_records(**where, max_results=10**5000)
     with pytest.raises(ParamValidationError, match="last_sync_count"):
