@@ -4,6 +4,7 @@ from ._client import CognitoSyncClient
 from ._credentials import (
     Credentials,
     CredentialsProvider,
+    DefaultCredentialsProvider,
     RefreshableCredentials,
 )
 from ._dataset import (
@@ -19,12 +20,14 @@ from ._exceptions import (
     CognitoSyncError,
     ConcurrentModificationException,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     DeveloperUserAlreadyRegisteredException,
     DuplicateRequestException,
     EndpointConnectionError,
     ExternalServiceException,
     HTTPClientError,
     InternalErrorException,
+    InvalidConfigError,
     InvalidConfigurationException,
     InvalidIdentityPoolConfigurationException,
     InvalidLambdaFunctionOutputException,
@@ -35,6 +38,8 @@ from ._exceptions import (
     NoRegionError,
     NotAuthorizedException,
     ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
     ReadTimeoutError,
     ResourceConflictException,
     ResourceNotFoundException,
@@ -81,6 +86,7 @@ from ._models import (
 )
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
 from ._ratelimit import AdaptiveRateLimiter
+from ._sso import SSOTokenError
 from ._version import __version__
 
 __all__ = [
@@ -96,9 +102,11 @@ __all__ = [
     "ConcurrentModificationException",
     "ConflictPolicy",
     "ConnectTimeoutError",
+    "CredentialRetrievalError",
     "Credentials",
     "CredentialsProvider",
     "Dataset",
+    "DefaultCredentialsProvider",
     "DatasetHandle",
     "DatasetPaginator",
     "DeleteDatasetResponse",
@@ -123,6 +131,7 @@ __all__ = [
     "IdentityPoolUsagePaginator",
     "IdentityUsage",
     "InternalErrorException",
+    "InvalidConfigError",
     "InvalidConfigurationException",
     "InvalidIdentityPoolConfigurationException",
     "InvalidLambdaFunctionOutputException",
@@ -137,6 +146,8 @@ __all__ = [
     "NoRegionError",
     "NotAuthorizedException",
     "ParamValidationError",
+    "PartialCredentialsError",
+    "ProfileNotFound",
     "PullResult",
     "PushSync",
     "PutResult",
@@ -146,6 +157,7 @@ __all__ = [
     "RecordPatch",
     "RefreshableCredentials",
     "RegisterDeviceResponse",
+    "SSOTokenError",
     "ResourceConflictException",
     "ResourceNotFoundException",
     "ResponseParseError",

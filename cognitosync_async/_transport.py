@@ -66,6 +66,9 @@ class Transport:
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        #: TLS context for the session the transport opens (AWS_CA_BUNDLE / ca_bundle);
+        #: set before first use. None: aiohttp's default verification.
+        self.ssl_context: ssl.SSLContext | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession | None:
@@ -93,6 +96,7 @@ class Transport:
                 limit=self._max_connections,
                 keepalive_timeout=self._keepalive_timeout,
                 ttl_dns_cache=300,
+                ssl=self.ssl_context if self.ssl_context is not None else True,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -100,6 +104,7 @@ class Transport:
                 # the body is read undecoded (the client asks for identity encoding)
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),  # AWS APIs set no cookies
+                trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as botocore honours them
             )
         self._loop = loop
 
