@@ -275,6 +275,9 @@ class BaseClient:
             return
         region = settings.region
         if not region:
+            # read again next time: the user may add the region meanwhile
+            self._settings = None
+            self._settings_lookup = None
             raise NoRegionError(
                 "no region: pass region_name=, set AWS_REGION / AWS_DEFAULT_REGION, or set "
                 f"region in profile {settings.profile!r} of the shared config file "
