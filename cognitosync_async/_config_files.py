@@ -46,7 +46,7 @@ def _parse_nested(value: str) -> dict[str, str]:
 def raw_parse(path: str) -> dict[str, Section]:
     """Every section of one INI file ({} when the file does not exist)."""
     path = os.path.expanduser(os.path.expandvars(path))
-    if not os.path.isfile(path):
+    if not os.path.exists(path) or os.path.isdir(path):  # a named pipe is read too
         return {}
     parser = configparser.RawConfigParser()
     try:
