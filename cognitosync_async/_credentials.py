@@ -554,6 +554,14 @@ class DefaultCredentialsProvider:
     async def get_credentials(self) -> Credentials:
         return await (await self._resolve()).get_credentials()
 
+    async def find_source(self) -> str:
+        """Which source the chain picks (botocore's name for it, as ``source``),
+        without asking it for credentials yet (container and IMDS are asked, as
+        botocore asks them while searching)."""
+        await self._resolve()
+        assert self.source is not None
+        return self.source
+
     def invalidate(self, credentials: Credentials) -> None:
         invalidate = getattr(self._delegate, "invalidate", None)
         if callable(invalidate):

@@ -33,21 +33,25 @@ def default_endpoint(region: str | None) -> str:
 
 
 def parse_xml(body: bytes) -> ET.Element:
-    """The document's root; refuses DTDs and entity declarations."""
+    """The document's root, parsed by expat; refuses DTDs and entity declarations."""
     if _DTD.search(body):
         raise ResponseParseError("STS answer refused: it declares a DOCTYPE or an entity")
-    parser = ET.XMLParser()
+    from xml.parsers import expat
 
     def refuse(*_: Any) -> None:
         raise ResponseParseError("STS answer refused: it declares a DOCTYPE or an entity")
 
-    expat = parser.parser
-    expat.StartDoctypeDeclHandler = refuse
-    expat.EntityDeclHandler = refuse
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.StartElementHandler = lambda tag, attrs: builder.start(tag, attrs)
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
     try:
-        parser.feed(body)
-        return parser.close()
-    except ET.ParseError as exc:
+        parser.Parse(body, True)
+        return builder.close()
+    except (expat.ExpatError, AssertionError) as exc:
         raise ResponseParseError(f"STS answer is not XML: {exc}") from exc
 
 

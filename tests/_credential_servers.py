@@ -88,14 +88,13 @@ def _verify_sigv4(state: CredentialServers, req: Seen, host: str) -> bool:
     if secret is None:
         return False
     signed = auth.split("SignedHeaders=", 1)[1].split(",", 1)[0].split(";")
-    headers = {k: v for k, v in req.headers.items() if k.lower() in signed}
+    headers = {k: v for k, v in req.headers.items() if k.lower() in signed and k.lower() != "host"}
     headers["host"] = host
     aws = AWSRequest(method=req.method, url=f"http://{host}{req.path}", data=req.body,
                      headers=headers)
     token = req.headers.get("X-Amz-Security-Token")
     signer = SigV4Auth(BotoCredentials(key, secret, token), "sts", region)
     aws.context["timestamp"] = req.headers["X-Amz-Date"]
-    aws.headers["X-Amz-Date"] = req.headers["X-Amz-Date"]
     canonical = signer.canonical_request(aws)
     sts = signer.string_to_sign(aws, canonical)
     return signer.signature(sts, aws) == auth.rsplit("Signature=", 1)[1]
