@@ -11,7 +11,6 @@ import pytest
 from cognitosync_async import CognitoSyncClient
 from cognitosync_async.local import LocalCognitoSync
 
-
 # Settings that would send a test's traffic elsewhere, or make it depend on the machine
 _MACHINE_ENV = (
     "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_COGNITO_SYNC", "AWS_ENDPOINT_URL_COGNITO_IDENTITY",

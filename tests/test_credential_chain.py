@@ -393,11 +393,11 @@ async def test_sso_cached_token_exchanged_at_the_portal(
         await provider.get_credentials()
     path.parent.mkdir(parents=True)
     expired = (datetime.now(timezone.utc) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    path.write_text(json.dumps({"accessToken": "sso-access-token", "expiresAt": expired}))
+    path.write_text(json.dumps({"accessToken": "sso-access-token", "expiresAt": expired}))  # noqa: ASYNC240
     with pytest.raises(SSOTokenError, match="expired.*aws sso login --profile sso"):
         await provider.get_credentials()
     valid = (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    path.write_text(json.dumps({"accessToken": "sso-access-token", "expiresAt": valid}))
+    path.write_text(json.dumps({"accessToken": "sso-access-token", "expiresAt": valid}))  # noqa: ASYNC240
     creds = await provider.get_credentials()
     assert creds.access_key_id.startswith("ASIASSO")
     (call,) = aws.of("/federation/")
@@ -421,8 +421,8 @@ async def test_legacy_sso_profile_cache_key_is_the_start_url() -> None:
 async def test_refresh_across_expiry_with_one_fetch_for_concurrent_callers(
     aws: CredentialServers,
 ) -> None:
-    from cognitosync_async._metadata_credentials import ContainerCredentialsFetcher
     from cognitosync_async._credentials import _refreshable
+    from cognitosync_async._metadata_credentials import ContainerCredentialsFetcher
 
     aws.lifetime = timedelta(minutes=20)  # outside the advisory window: kept
     provider = _refreshable(ContainerCredentialsFetcher(
