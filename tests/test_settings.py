@@ -66,7 +66,7 @@ async def resolved(client: CognitoSyncClient | CognitoIdentityClient) -> Cognito
 
 
 async def test_region_from_profile_like_boto3(config: Path) -> None:
-    config.write_text("[profile dev]\nregion = eu-west-3\n[default]\nregion = ap-south-1\n")
+    config.write_text("[profile dev]\nregion = eu-west-3\n[default]\nregion = ap-south-1\n")  # noqa: ASYNC240
     for profile in (None, "dev"):
         ours = await resolved(CognitoSyncClient(profile_name=profile, credentials=CREDS))
         theirs = await asyncio.to_thread(boto3_client, "cognito-sync", profile)
@@ -78,7 +78,7 @@ async def test_region_from_profile_like_boto3(config: Path) -> None:
 async def test_aws_default_region_over_profile_and_argument_over_both(
     config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config.write_text("[default]\nregion = ap-south-1\n")
+    config.write_text("[default]\nregion = ap-south-1\n")  # noqa: ASYNC240
     monkeypatch.setenv("AWS_DEFAULT_REGION", "sa-east-1")
     ours = await resolved(CognitoSyncClient(credentials=CREDS))
     theirs = await asyncio.to_thread(boto3_client, "cognito-sync")
@@ -106,7 +106,7 @@ async def test_endpoint_like_boto3(
     config: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], profile_text: str,
     expected: str | None,
 ) -> None:
-    config.write_text(
+    config.write_text(  # noqa: ASYNC240
         f"[default]\nregion = us-east-1\n{profile_text}"
         "[services local]\ncognito_sync =\n  endpoint_url = http://127.0.0.1:5\n"
         "cognito_identity =\n  endpoint_url = http://127.0.0.1:6\n"
@@ -133,7 +133,7 @@ async def test_endpoint_like_boto3(
 async def test_attempts_and_retry_mode_like_boto3(
     config: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], profile_text: str
 ) -> None:
-    config.write_text(f"[default]\nregion = us-east-1\n{profile_text}")
+    config.write_text(f"[default]\nregion = us-east-1\n{profile_text}")  # noqa: ASYNC240
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     ours = await resolved(CognitoSyncClient(credentials=CREDS))
@@ -156,7 +156,7 @@ async def test_nothing_configured_keeps_the_sdks_five_attempts(config: Path) -> 
 async def test_bad_retry_settings_are_clear(
     config: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config.write_text("[default]\nregion = us-east-1\n")
+    config.write_text("[default]\nregion = us-east-1\n")  # noqa: ASYNC240
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "zero")
     with pytest.raises(InvalidConfigError, match="max_attempts"):
         await resolved(CognitoSyncClient(credentials=CREDS))
@@ -167,7 +167,7 @@ async def test_bad_retry_settings_are_clear(
 
 
 async def test_missing_profile_is_profile_not_found_not_no_region(config: Path) -> None:
-    config.write_text("[default]\nregion = us-east-1\n")
+    config.write_text("[default]\nregion = us-east-1\n")  # noqa: ASYNC240
     client = CognitoSyncClient(profile_name="ghost", credentials=CREDS)
     with pytest.raises(ProfileNotFound, match="ghost"):
         await client.describe_dataset(identity_pool_id=POOL, identity_id=IDENTITY,
@@ -176,7 +176,7 @@ async def test_missing_profile_is_profile_not_found_not_no_region(config: Path) 
 
 
 async def test_construction_reads_no_file(config: Path) -> None:
-    config.mkdir()  # reading it would fail: construction must not try
+    config.mkdir()  # reading it would fail: construction must not try  # noqa: ASYNC240
     CognitoSyncClient(profile_name="any", credentials=CREDS)
     CognitoIdentityClient(profile_name="any")
 
@@ -186,7 +186,7 @@ async def test_ca_bundle_from_profile_and_environment_like_boto3(
 ) -> None:
     import certifi
 
-    config.write_text(f"[default]\nregion = us-east-1\nca_bundle = {certifi.where()}\n")
+    config.write_text(f"[default]\nregion = us-east-1\nca_bundle = {certifi.where()}\n")  # noqa: ASYNC240
     client = await resolved(CognitoSyncClient(credentials=CREDS))
     theirs = await asyncio.to_thread(
         lambda: boto3.Session()._session.get_config_variable("ca_bundle"))
