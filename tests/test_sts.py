@@ -19,8 +19,8 @@ from cognitosync_async import (
     DefaultCredentialsProvider,
     ResponseParseError,
     ServiceError,
+    _sts,
 )
-from cognitosync_async import _sts
 
 ROLE = "arn:aws:iam::123456789012:role/backend"
 SOURCE = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
@@ -59,9 +59,10 @@ async def test_web_identity_profile_against_moto(
     token.write_text("eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
     config = Path(os.environ["AWS_CONFIG_FILE"])
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(
+    config.write_text(  # noqa: ASYNC240
         f"[profile eks]\nrole_arn = {ROLE}\nweb_identity_token_file = {token}\n"
-        f"region = us-east-1\nservices = moto\n[services moto]\nsts =\n  endpoint_url = {moto_url}\n"
+        f"region = us-east-1\nservices = moto\n"
+        f"[services moto]\nsts =\n  endpoint_url = {moto_url}\n"
     )
     provider = DefaultCredentialsProvider(profile_name="eks")
     creds = await provider.get_credentials()
@@ -75,7 +76,7 @@ async def test_role_profile_used_by_a_client_against_moto(
     """The role's credentials (from moto) sign the Cognito Sync call."""
     config = Path(os.environ["AWS_CONFIG_FILE"])
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(
+    config.write_text(  # noqa: ASYNC240
         f"[profile app]\nrole_arn = {ROLE}\ncredential_source = Environment\nregion = us-east-1\n"
     )
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", SOURCE.access_key_id)
