@@ -123,3 +123,26 @@ def test_not_xml_is_a_parse_error() -> None:
 def test_default_endpoint_is_regional() -> None:
     assert _sts.default_endpoint("eu-west-1") == "https://sts.eu-west-1.amazonaws.com"
     assert _sts.default_endpoint("cn-north-1") == "https://sts.cn-north-1.amazonaws.com.cn"
+
+
+async def test_identity_credentials_take_the_profiles_endpoint(moto_url: str) -> None:
+    """``CognitoIdentityCredentials(profile_name=)``: Cognito Identity at the endpoint
+    the profile's services section names (moto's), no endpoint_url= needed."""
+    import boto3
+
+    from cognitosync_async import CognitoIdentityCredentials
+
+    boto = boto3.client("cognito-identity", region_name="us-east-1", endpoint_url=moto_url,
+                        aws_access_key_id="A", aws_secret_access_key="s")
+    pool = boto.create_identity_pool(IdentityPoolName="profile_test",
+                                     AllowUnauthenticatedIdentities=True)["IdentityPoolId"]
+    config = Path(os.environ["AWS_CONFIG_FILE"])
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(  # noqa: ASYNC240
+        "[profile idp]\nservices = local\n"
+        f"[services local]\ncognito_identity =\n  endpoint_url = {moto_url}\n"
+    )
+    async with CognitoIdentityCredentials(pool, profile_name="idp") as provider:
+        creds = await provider.get_credentials()
+    assert creds.access_key_id and creds.session_token
+    boto.delete_identity_pool(IdentityPoolId=pool)
