@@ -18,6 +18,7 @@ from _credential_servers import SOURCE_KEY, SOURCE_SECRET, CredentialServers, se
 
 from cognitosync_async import (
     CredentialRetrievalError,
+    Credentials,
     DefaultCredentialsProvider,
     InvalidConfigError,
     NoCredentialsError,
@@ -464,3 +465,40 @@ async def test_no_secret_in_repr_logs_or_errors(
     for secret in (creds.secret_access_key, creds.session_token or "-",
                    "web-identity-jwt-secret", "container-auth-secret"):
         assert secret not in shown
+
+
+async def test_concurrent_first_calls_share_one_search_and_one_fetch(
+    aws: CredentialServers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{aws.url}/container/a")
+    provider = DefaultCredentialsProvider()
+    results = await asyncio.gather(*(provider.get_credentials() for _ in range(30)))
+    assert len({c.access_key_id for c in results}) == 1
+    assert len(aws.of("/container/")) == 1 and provider.source == "container-role"
+
+
+async def test_failed_refresh_uses_current_until_the_mandatory_window() -> None:
+    from cognitosync_async import RefreshableCredentials
+    from cognitosync_async._credentials import ADVISORY_REFRESH, MANDATORY_REFRESH
+    from cognitosync_async._exceptions import EndpointConnectionError
+
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    expires = now + timedelta(hours=1)
+    calls = 0
+
+    async def fetch() -> Credentials:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise EndpointConnectionError("metadata endpoint down")
+        return Credentials("ASIA1", "s", "t", expires)
+
+    clock = [now]
+    provider = RefreshableCredentials(fetch, advisory_refresh=ADVISORY_REFRESH,
+                                      mandatory_refresh=MANDATORY_REFRESH, clock=lambda: clock[0])
+    first = await provider.get_credentials()
+    clock[0] = expires - timedelta(minutes=12)  # advisory window: a failure keeps them
+    assert await provider.get_credentials() is first and calls == 2
+    clock[0] = expires - timedelta(minutes=9)  # mandatory window: the failure is raised
+    with pytest.raises(EndpointConnectionError):
+        await provider.get_credentials()
