@@ -73,14 +73,13 @@ def raw_parse(path: str) -> dict[str, Section]:
     return out
 
 
-def _sub_section(key: str, prefix: str) -> str | None:
+def _sub_section(key: str) -> str | None:
+    """The name in ``[kind name]`` (botocore's ``_parse_section``: two shell words)."""
     try:
         parts = shlex.split(key)
     except ValueError:
         return None
-    if len(parts) == 2 and parts[0] == prefix:
-        return parts[1]
-    return None
+    return parts[1] if len(parts) == 2 else None
 
 
 @attrs.frozen
@@ -125,25 +124,23 @@ def load_shared_config(environ: Mapping[str, str]) -> SharedConfig:
     profiles: dict[str, Section] = {}
     sso_sessions: dict[str, Section] = {}
     services: dict[str, Section] = {}
+    # botocore's build_profile_map: in file order, a later section replaces an earlier one
+    # of the same name ("[profile default]" and "[default]" included)
     for key, section in raw.items():
-        if key == "default":
-            profiles.setdefault("default", {}).update(section)
+        if key.startswith("profile"):
+            target: dict[str, Section] = profiles
+        elif key.startswith("sso-session"):
+            target = sso_sessions
+        elif key.startswith("services"):
+            target = services
+        elif key == "default":
+            profiles["default"] = dict(section)
             continue
-        name = _sub_section(key, "profile")
-        if name is not None:
-            # "[profile default]" wins over "[default]", as in botocore
-            if name == "default":
-                profiles["default"] = {**profiles.get("default", {}), **section}
-            else:
-                profiles[name] = dict(section)
+        else:
             continue
-        name = _sub_section(key, "sso-session")
+        name = _sub_section(key)
         if name is not None:
-            sso_sessions[name] = dict(section)
-            continue
-        name = _sub_section(key, "services")
-        if name is not None:
-            services[name] = dict(section)
+            target[name] = dict(section)
     for name, section in raw_parse(creds_path).items():
         profiles.setdefault(name, {}).update(section)
     return SharedConfig(profiles, sso_sessions, services)
