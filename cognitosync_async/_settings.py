@@ -7,6 +7,7 @@ off the loop.
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 from collections.abc import Mapping
@@ -67,6 +68,13 @@ class Settings:
         return configured_endpoint(self.environ, self.config, self.profile, env_suffix, service_key)
 
 
+@functools.lru_cache(maxsize=8)
+def _ssl_context(path: str, mtime_ns: int) -> ssl.SSLContext:
+    """One context per bundle file and version: loading a bundle costs ~100 ms, and
+    every client of a process shares it (a context is safe to share)."""
+    return ssl.create_default_context(cafile=path)
+
+
 def resolve_settings(
     *,
     environ: Mapping[str, str] | None = None,
@@ -109,7 +117,7 @@ def resolve_settings(
     if ca_bundle:
         ca_bundle = os.path.expanduser(ca_bundle)
         try:
-            ctx = ssl.create_default_context(cafile=ca_bundle)
+            ctx = _ssl_context(ca_bundle, os.stat(ca_bundle).st_mtime_ns)
         except (OSError, ssl.SSLError) as exc:
             raise InvalidConfigError(
                 f"the CA bundle {ca_bundle} (AWS_CA_BUNDLE or ca_bundle) could not be "
