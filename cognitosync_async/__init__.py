@@ -4,6 +4,7 @@ from ._client import CognitoSyncClient
 from ._credentials import (
     Credentials,
     CredentialsProvider,
+    DefaultCredentialsProvider,
     RefreshableCredentials,
 )
 from ._dataset import (
@@ -19,12 +20,14 @@ from ._exceptions import (
     CognitoSyncError,
     ConcurrentModificationException,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     DeveloperUserAlreadyRegisteredException,
     DuplicateRequestException,
     EndpointConnectionError,
     ExternalServiceException,
     HTTPClientError,
     InternalErrorException,
+    InvalidConfigError,
     InvalidConfigurationException,
     InvalidIdentityPoolConfigurationException,
     InvalidLambdaFunctionOutputException,
@@ -36,6 +39,8 @@ from ._exceptions import (
     NotAuthorizedException,
     PaginationError,
     ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
     ReadTimeoutError,
     ResourceConflictException,
     ResourceNotFoundException,
@@ -82,6 +87,7 @@ from ._models import (
 )
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
 from ._ratelimit import AdaptiveRateLimiter
+from ._sso import SSOTokenError
 from ._version import __version__
 
 __all__ = [
@@ -97,9 +103,11 @@ __all__ = [
     "ConcurrentModificationException",
     "ConflictPolicy",
     "ConnectTimeoutError",
+    "CredentialRetrievalError",
     "Credentials",
     "CredentialsProvider",
     "Dataset",
+    "DefaultCredentialsProvider",
     "DatasetHandle",
     "DatasetPaginator",
     "DeleteDatasetResponse",
@@ -124,6 +132,7 @@ __all__ = [
     "IdentityPoolUsagePaginator",
     "IdentityUsage",
     "InternalErrorException",
+    "InvalidConfigError",
     "InvalidConfigurationException",
     "InvalidIdentityPoolConfigurationException",
     "InvalidLambdaFunctionOutputException",
@@ -139,6 +148,8 @@ __all__ = [
     "NotAuthorizedException",
     "PaginationError",
     "ParamValidationError",
+    "PartialCredentialsError",
+    "ProfileNotFound",
     "PullResult",
     "PushSync",
     "PutResult",
@@ -148,6 +159,7 @@ __all__ = [
     "RecordPatch",
     "RefreshableCredentials",
     "RegisterDeviceResponse",
+    "SSOTokenError",
     "ResourceConflictException",
     "ResourceNotFoundException",
     "ResponseParseError",

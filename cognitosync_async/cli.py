@@ -29,13 +29,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import IO, Any
 
 from ._client import CognitoSyncClient
-from ._credentials import DefaultCredentialsProvider, region_from_files
+from ._credentials import DefaultCredentialsProvider
 from ._dataset import SyncConflictError
 from ._exceptions import (
     CognitoSyncError,
+    InvalidConfigError,
     NoCredentialsError,
     NoRegionError,
     ParamValidationError,
+    ProfileNotFound,
     ResourceConflictException,
 )
 from ._export import (
@@ -91,7 +93,8 @@ def _common() -> argparse.ArgumentParser:
                    "the profile's region in the shared config file)")
     g.add_argument("--profile", help="profile of the shared credentials/config files (its keys "
                    "take precedence over AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
-    g.add_argument("--max-attempts", type=int, default=5, help="attempts per call (default 5)")
+    g.add_argument("--max-attempts", type=int, default=None,
+                   help="attempts per call (default: AWS_MAX_ATTEMPTS, the profile's, or 5)")
     p.add_argument("--json", action="store_true",
                    help="machine-readable JSON output (export/import: the summary)")
     return p
@@ -254,34 +257,9 @@ def _mirror_common(p: argparse.ArgumentParser, targets: str) -> None:
 # ---------------------------------------------------------------------- helpers
 
 
-def _environ(profile: str | None) -> dict[str, str] | None:
-    if profile is None:
-        return None
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-    }
-    env["AWS_PROFILE"] = profile
-    return env
-
-
-def _region(args: argparse.Namespace) -> str:
-    env = _environ(args.profile) or dict(os.environ)
-    region = (
-        args.region
-        or env.get("AWS_REGION")
-        or env.get("AWS_DEFAULT_REGION")
-        or region_from_files(env)
-    )
-    if not region:
-        raise UsageError("no region: pass --region, set AWS_REGION, or set it in the profile")
-    return region
-
-
 def _credentials(args: argparse.Namespace) -> DefaultCredentialsProvider:
-    """The standard chain (``--profile`` first), shared by every client of one command."""
-    return DefaultCredentialsProvider(_environ(args.profile))
+    """The default chain for ``--profile``, shared by every client of one command."""
+    return DefaultCredentialsProvider(profile_name=args.profile)
 
 
 def make_client(
@@ -290,10 +268,11 @@ def make_client(
     adaptive: bool = False,
     credentials: DefaultCredentialsProvider | None = None,
 ) -> CognitoSyncClient:
-    if args.max_attempts < 1:
+    if args.max_attempts is not None and args.max_attempts < 1:
         raise UsageError("--max-attempts must be >= 1")
     return CognitoSyncClient(
-        _region(args),
+        args.region,
+        profile_name=args.profile,
         credentials=credentials if credentials is not None else _credentials(args),
         endpoint_url=args.endpoint_url,
         max_attempts=args.max_attempts,
@@ -724,7 +703,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except json.JSONDecodeError as exc:  # an input that is not JSON
         _error(f"input is not JSON: {exc}")
         return EXIT_USAGE
-    except (ParamValidationError, NoRegionError) as exc:
+    except (ParamValidationError, NoRegionError, ProfileNotFound, InvalidConfigError) as exc:
         # bad option values the library refuses (max_rounds, since, endpoint_url, no
         # region: they are CognitoSyncErrors, so this comes before the -> 1 below).
         # Any other ValueError is a bug: it reaches the last handler, not exit 2.

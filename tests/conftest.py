@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from cognitosync_async import CognitoSyncClient
 from cognitosync_async.local import LocalCognitoSync
+
+# Settings that would send a test's traffic elsewhere, or make it depend on the machine
+_MACHINE_ENV = (
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_COGNITO_SYNC", "AWS_ENDPOINT_URL_COGNITO_IDENTITY",
+    "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_SSO", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_CA_BUNDLE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_METADATA_SERVICE_TIMEOUT",
+    "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+    "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """No test reads the machine's ~/.aws, follows its proxy or endpoint settings, or
+    reaches the instance metadata address: IMDS is off unless a test turns it on
+    (pointing AWS_EC2_METADATA_SERVICE_ENDPOINT at loopback)."""
+    for name in _MACHINE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    if not os.environ.get("AWS_CONFIG_FILE"):
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(Path(home) / ".aws" / "config"))
+    if not os.environ.get("AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(Path(home) / ".aws" / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    yield
 
 
 @pytest.fixture
