@@ -214,6 +214,10 @@ def botocore_parse(op_name: str, status: int, headers: dict[str, str], body: byt
     }
     parsed = RestJSONParser().parse(response, shape)
     parsed.pop("ResponseMetadata", None)
+    if status < 300 and shape is not None:  # the contract: a list left out is [], never None
+        for name, member in shape.members.items():
+            if member.type_name == "list":
+                parsed.setdefault(name, [])
     return parsed
 
 

@@ -1,0 +1,246 @@
+"""Instruction counts per unit of work, under ``valgrind --tool=callgrind``.
+
+``python -m benchmarks instr`` (parent) starts the canned server in its own
+process (not under valgrind), once per timestamp mode, then for every
+scenario and client runs a child (``python -m benchmarks._instr CLIENT
+SCENARIO WARM N ENDPOINT``) under callgrind twice, for N1 and N2 units after
+the same warm-up. Everything but the N units (interpreter start, imports,
+opening the client, warm-up, closing) is the same in both runs, so
+``(I(N2) - I(N1)) / (N2 - N1)`` is the client process's instructions per
+unit. Counts repeat to about 0.01% from run to run, whatever else the
+machine is doing; CPU time does not.
+
+Units: ``describe`` one DescribeDataset call; ``list_page`` one ListRecords
+page of 100 records (a walk of N pages); ``update_built`` one UpdateRecords
+call that builds (SDK: validated ``RecordPatch``es) its 100 patches;
+``export`` one record exported (SDK: ``export_identity``, ListDatasets and
+ListRecords pages of 1,024 turned into export lines; floor: the same pages
+read into dicts); ``mirror`` is a hook (``MIRROR``) for when the mirror exists.
+
+``--install default`` hides orjson from the child (``sys.modules["orjson"] =
+None``, so the SDK's optional import fails as on a default install);
+``speedups`` lets the child import it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from . import _data as d
+
+# scenario -> (warm-up units, N1, N2); the clients' loops are shared
+UNITS: dict[str, tuple[int, int, int]] = {
+    "describe": (50, 50, 250),
+    "list_page": (10, 10, 40),
+    "update_built": (10, 10, 40),
+    "export": (1024, 1024, 4096),
+}
+CLIENTS: dict[str, tuple[str, ...]] = {
+    "describe": ("sdk", "floor", "aiobotocore"),
+    "list_page": ("sdk", "floor", "aiobotocore"),
+    "update_built": ("sdk", "floor", "aiobotocore"),
+    "export": ("sdk", "floor"),
+}
+LABELS = {
+    "describe": "describe_dataset, sequential (per call)",
+    "list_page": "list_records (per page of 100)",
+    "update_built": "update_records, 100 patches built + validated (per call)",
+    "export": "export (per record)",
+}
+#: describe answers carry no records: one timestamp mode is enough
+TS_MODES: dict[str, tuple[str, ...]] = {
+    "describe": ("shared",),
+    "list_page": ("shared", "distinct"),
+    "update_built": ("shared", "distinct"),
+    "export": ("shared", "distinct"),
+}
+
+#: Hook for the mirror (not written yet): ``async def (client, identity_id) -> records``
+#: copying one identity into a scratch target; set it and add "mirror" to UNITS.
+MIRROR: Callable[[Any, str], Awaitable[int]] | None = None
+
+
+# ------------------------------------------------------------------ child
+
+
+async def _child(kind: str, scenario: str, warm: int, n: int, endpoint: str) -> None:
+    from ._drivers import DRIVERS
+
+    target = {
+        "endpoint": endpoint, "region": d.REGION, "key": d.ACCESS_KEY_ID,
+        "secret": d.SECRET_ACCESS_KEY, "list_dataset": d.records_dataset(100),
+        "list_page_size": 100,
+    }
+    drv = DRIVERS[kind](target)
+    await drv.open()
+
+    async def units(count: int, round_no: int) -> None:
+        if scenario == "describe":
+            call = drv.describe
+            for _ in range(count):
+                await call(d.IDENTITY)
+        elif scenario == "list_page":
+            drv.list_dataset = d.records_dataset(count * 100)
+            pages, _ = await drv.list_all()
+            assert pages == count, (pages, count)
+        elif scenario == "update_built":
+            send, build = drv.send_update, drv.build_patches
+            for i in range(count):
+                await send(build(drv.sync_count, round_no * 1000 + i))
+        elif scenario == "export":
+            got = await _export(drv, d.export_identity(count))
+            assert got == count, (got, count)
+        else:
+            raise SystemExit(f"unknown scenario {scenario}")
+
+    await units(warm, 0)
+    await units(n, 1)
+    await drv.close()
+
+
+async def _export(drv: Any, identity: str) -> int:
+    if drv.kind == "sdk":
+        from cognitosync_async._export import export_identity
+
+        lines = await export_identity(drv.client, d.POOL, identity)
+        return sum(len(line["records"]) for line in lines)
+    # the floor: ListDatasets, then each dataset's pages, read into dicts
+    c = drv.client
+    listed = await c.request("GET", f"/identitypools/{d.POOL}/identities/{identity}/datasets")
+    n = 0
+    for ds in listed.get("Datasets") or ():
+        token = None
+        while True:
+            page = await c.list_records(d.POOL, identity, ds["DatasetName"], next_token=token)
+            for _ in page.get("Records") or ():
+                n += 1
+            token = page.get("NextToken")
+            if not token:
+                break
+    return n
+
+
+def child_main(argv: list[str]) -> None:
+    kind, scenario, warm, n, endpoint, install, loop = argv
+    if install == "default":
+        sys.modules["orjson"] = None  # type: ignore[assignment]  # as if not installed
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.run(_child(kind, scenario, int(warm), int(n), endpoint))
+    else:
+        asyncio.run(_child(kind, scenario, int(warm), int(n), endpoint))
+
+
+# ------------------------------------------------------------------ parent
+
+
+def _interpreter() -> str:
+    """The interpreter binary (a venv's python is a symlink to it: fine); a shell
+    shim (pyenv's, for one) would put the shell under callgrind instead."""
+    exe = sys.executable
+    with open(os.path.realpath(exe), "rb") as f:
+        if f.read(2) == b"#!":
+            raise SystemExit(f"{exe} is a script, not the interpreter binary; run the "
+                             "benchmark with the interpreter itself")
+    return exe
+
+
+def _count(args: list[str], env: dict[str, str]) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *args]
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed:\n{p.stderr[-3000:]}")
+        with open(out) as f:
+            for line in f:
+                if line.startswith(("summary:", "totals:")):
+                    return int(line.split()[1])
+    raise RuntimeError("no totals in the callgrind output")
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from . import _runner
+    from ._procs import ROOT, Server, _env
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit(
+            "valgrind is not installed: the instruction-count mode runs each client under "
+            "`valgrind --tool=callgrind` (Debian/Ubuntu: apt-get install -y valgrind)"
+        )
+    exe = _interpreter()
+    env = _env()
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    scenarios = [s for s in UNITS if not args.only or s in args.only.split(",")]
+    installs = args.install.split(",")
+    servers = {m: Server("benchmarks._canned", "--ts", m) for m in ("shared", "distinct")}
+    jobs: list[tuple[str, str, str, str, int]] = []
+    for install in installs:
+        for sc in scenarios:
+            warm, n1, n2 = UNITS[sc]
+            for mode in TS_MODES[sc]:
+                for kind in CLIENTS[sc]:
+                    if kind != "sdk" and install != installs[0]:
+                        continue  # orjson changes only the SDK
+                    for n in (n1, n2):
+                        jobs.append((install, sc, mode, kind, n))
+
+    def one(job: tuple[str, str, str, str, int]) -> tuple[tuple[str, str, str, str, int], int]:
+        install, sc, mode, kind, n = job
+        warm = UNITS[sc][0]
+        argv = [exe, "-m", "benchmarks._instr", kind, sc, str(warm), str(n),
+                servers[mode].endpoint, install, args.loop]
+        count = _count(argv, env)
+        _runner.log(f"  [instr] {install} {sc} {mode} {kind} n={n}: {count:,}")
+        return job, count
+
+    try:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            counts = dict(pool.map(one, jobs))
+    finally:
+        for s in servers.values():
+            s.close()
+    per: dict[tuple[str, str, str, str], float] = {}
+    for (install, sc, mode, kind, n), count in counts.items():
+        _, n1, n2 = UNITS[sc]
+        if n == n2:
+            per[(install, sc, mode, kind)] = (count - counts[(install, sc, mode, kind, n1)]) / (
+                n2 - n1
+            )
+    return {"per": per, "installs": installs, "scenarios": scenarios}
+
+
+def table(res: dict[str, Any]) -> str:
+    per = res["per"]
+    base = res["installs"][0]
+    lines = [
+        "| install | scenario | timestamps | sdk | floor | aiobotocore | SDK/floor "
+        "| aiobotocore/SDK |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for install in res["installs"]:
+        for sc in res["scenarios"]:
+            for mode in TS_MODES[sc]:
+                sdk = per[(install, sc, mode, "sdk")]
+                floor = per.get((base, sc, mode, "floor"))
+                boto = per.get((base, sc, mode, "aiobotocore"))
+                lines.append(
+                    f"| {install} | {LABELS[sc]} | {mode} | {sdk:,.0f} "
+                    f"| {floor:,.0f} | {'' if boto is None else f'{boto:,.0f}'} "
+                    f"| {sdk / floor:.2f} | {'' if boto is None else f'{boto / sdk:.1f}'} |"
+                )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    child_main(sys.argv[1:])
