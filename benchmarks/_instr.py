@@ -39,10 +39,10 @@ from . import _data as d
 
 # scenario -> (warm-up units, N1, N2); the clients' loops are shared
 UNITS: dict[str, tuple[int, int, int]] = {
-    "describe": (50, 50, 250),
-    "list_page": (10, 10, 40),
-    "update_built": (10, 10, 40),
-    "export": (1024, 1024, 4096),
+    "describe": (30, 30, 130),
+    "list_page": (5, 5, 20),
+    "update_built": (5, 5, 20),
+    "export": (1024, 1024, 3072),
 }
 CLIENTS: dict[str, tuple[str, ...]] = {
     "describe": ("sdk", "floor", "aiobotocore"),

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from collections.abc import AsyncIterator
 
 import pytest
 
 from cognitosync_async import CognitoSyncClient
 from cognitosync_async.local import LocalCognitoSync
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--uvloop", action="store_true",
+        help="run every test on uvloop (installs uvloop's event loop policy)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The policy, not only pytest-asyncio's loop: tests that call asyncio.run
+    # (and the clients, services and threads they start) then run on uvloop too.
+    if config.getoption("--uvloop"):
+        import uvloop
+
+        with warnings.catch_warnings():  # policies are deprecated from Python 3.14
+            warnings.simplefilter("ignore", DeprecationWarning)
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 @pytest.fixture

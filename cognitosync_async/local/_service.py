@@ -186,9 +186,8 @@ class LocalCognitoSync:
         except BaseException:
             await runner.cleanup()
             raise
-        server = site._server  # noqa: SLF001 - aiohttp exposes no public accessor
-        assert isinstance(server, asyncio.base_events.Server)
-        self.port = int(server.sockets[0].getsockname()[1])
+        # the runner's public socket names: any loop's server (uvloop's too)
+        self.port = int(runner.addresses[0][1])
         self._runner = runner
 
     async def aclose(self) -> None:
