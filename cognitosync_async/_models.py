@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from . import _validation as val
+from ._exceptions import ParamValidationError
 
 T = TypeVar("T")
 
@@ -58,22 +60,57 @@ def _wire(name: str, *, conv: Converter | None = None, **kw: Any) -> Any:
 # Inputs
 
 
-@attrs.frozen(kw_only=False)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_VALUE_MAX = 1_048_575
+
+
+def _patch_ok(op: Any, key: Any, sync_count: Any, value: Any, date: Any) -> bool:
+    """A valid patch's fields, in one expression (``_PATCH_RULES`` word an error)."""
+    return (
+        (op == "replace" or op == "remove") and type(op) is str
+        and type(key) is str and 0 < len(key) <= 1024
+        and (key.isascii() or not _SURROGATE.search(key))
+        and type(sync_count) is int and _LONG_MIN <= sync_count <= _LONG_MAX
+        and (value is None or (
+            type(value) is str and len(value) <= _VALUE_MAX
+            and (value.isascii() or not _SURROGATE.search(value))
+        ))
+        and (date is None or isinstance(date, datetime))
+    )
+
+
+# the rules of each field, run only for a patch that failed ``_patch_ok``: they
+# decide which field broke which rule and word the ParamValidationError
+_PATCH_RULES = {
+    "op": val.OPERATION,
+    "key": val.RECORD_KEY,
+    "sync_count": val.LONG,
+    "value": val.optional(val.RECORD_VALUE),
+    "device_last_modified_date": val.optional(val.timestamp()),
+}
+
+
+@attrs.define(kw_only=False)
 class RecordPatch:
     """One change to a record: ``op`` is ``"replace"`` (with ``value``) or ``"remove"``.
 
     ``sync_count`` is the record's current sync count (0 for a key never seen).
+    Validated when built (one check of all fields), and again, with any field
+    assigned since, when a call sends it.
     """
 
-    op: str = attrs.field(validator=val.OPERATION)
-    key: str = attrs.field(validator=val.RECORD_KEY)
-    sync_count: int = attrs.field(validator=val.LONG)
-    value: str | None = attrs.field(
-        default=None, validator=val.optional(val.RECORD_VALUE)
-    )
-    device_last_modified_date: datetime | None = attrs.field(
-        default=None, validator=val.optional(val.timestamp())
-    )
+    op: str
+    key: str
+    sync_count: int
+    value: str | None = None
+    device_last_modified_date: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not _patch_ok(
+            self.op, self.key, self.sync_count, self.value, self.device_last_modified_date
+        ):
+            _explain_patch(self)
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Op": self.op, "Key": self.key}
@@ -83,6 +120,35 @@ class RecordPatch:
         if self.device_last_modified_date is not None:
             out["DeviceLastModifiedDate"] = epoch_seconds(self.device_last_modified_date)
         return out
+
+
+def _explain_patch(patch: RecordPatch) -> None:
+    for field in attrs.fields(RecordPatch):
+        _PATCH_RULES[field.name](patch, field, getattr(patch, field.name))
+
+
+def patches_wire(value: Any) -> list[dict[str, Any]]:
+    """The wire form of a call's ``record_patches``, each patch checked again
+    (a field may have been assigned since it was built) in the same pass."""
+    if type(value) is not list:
+        raise ParamValidationError("record_patches", "must be a list of RecordPatch")
+    out: list[dict[str, Any]] = []
+    append = out.append
+    ok = _patch_ok
+    for p in value:
+        if type(p) is not RecordPatch:
+            raise ParamValidationError("record_patches", "must be a list of RecordPatch")
+        op, key, n, v, date = p.op, p.key, p.sync_count, p.value, p.device_last_modified_date
+        if not ok(op, key, n, v, date):
+            _explain_patch(p)
+        if v is None:
+            d: dict[str, Any] = {"Op": op, "Key": key, "SyncCount": n}
+        else:
+            d = {"Op": op, "Key": key, "Value": v, "SyncCount": n}
+        if date is not None:
+            d["DeviceLastModifiedDate"] = epoch_seconds(date)
+        append(d)
+    return out
 
 
 @attrs.frozen
