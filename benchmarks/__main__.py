@@ -165,6 +165,8 @@ def main() -> None:
     ins.add_argument("--jobs", type=int, default=2, help="children under valgrind at once")
     ins.add_argument("--loop", default="asyncio", choices=("asyncio", "uvloop"))
     ins.add_argument("--readme", action="store_true", help="write the table into README.md")
+    su = sub.add_parser("startup", help="import and first-call cost, SDK beside aiobotocore")
+    su.add_argument("--runs", type=int, default=7)
     pr = sub.add_parser("profile", help="cProfile the SDK against the canned server")
     pr.add_argument("scenario", choices=sorted(_scenarios()))
     pr.add_argument("--calls", type=int, default=2000)
@@ -175,6 +177,10 @@ def main() -> None:
         from ._soak import soak
 
         soak(args)
+    elif args.command == "startup":
+        from ._startup import run as startup
+
+        print(startup(args))
     elif args.command == "instr":
         instr(args)
     elif args.command == "profile":
