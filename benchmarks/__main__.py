@@ -163,6 +163,8 @@ def main() -> None:
                      help="default (orjson hidden), speedups, or both comma-separated")
     ins.add_argument("--only", default="", help="describe,list_page,update_built,export")
     ins.add_argument("--jobs", type=int, default=2, help="children under valgrind at once")
+    ins.add_argument("--modes", default="", help="shared,distinct (timestamps)")
+    ins.add_argument("--clients", default="", help="sdk,floor,aiobotocore")
     ins.add_argument("--loop", default="asyncio", choices=("asyncio", "uvloop"))
     ins.add_argument("--readme", action="store_true", help="write the table into README.md")
     su = sub.add_parser("startup", help="import and first-call cost, SDK beside aiobotocore")

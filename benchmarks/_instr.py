@@ -232,7 +232,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for install in installs:
         for sc in scenarios:
             for mode in TS_MODES[sc]:
+                if args.modes and mode not in args.modes.split(","):
+                    continue
                 for kind in CLIENTS[sc]:
+                    if args.clients and kind not in args.clients.split(","):
+                        continue
                     if kind != "sdk" and install != installs[0]:
                         continue  # orjson changes only the SDK
                     if kind == "aiobotocore" and mode == "shared" and len(TS_MODES[sc]) > 1:
@@ -269,14 +273,14 @@ def table(res: dict[str, Any]) -> str:
         for sc in res["scenarios"]:
             for mode in TS_MODES[sc]:
                 sdk = per.get((install, sc, mode, "sdk"))
+                if sdk is None or (base, sc, mode, "floor") not in per:
+                    continue
                 floor = per.get((base, sc, mode, "floor"))
                 boto = per.get((base, sc, mode, "aiobotocore"))
-                if sdk is None:
-                    continue
                 lines.append(
                     f"| {install} | {LABELS[sc]} | {mode} | {sdk:,.0f} "
-                    f"| {floor:,.0f} | {'' if boto is None else f'{boto:,.0f}'} "
-                    f"| {sdk / floor:.2f} | {'' if boto is None else f'{boto / sdk:.1f}'} |"
+                    f"| {floor or 0:,.0f} | {'' if boto is None else f'{boto:,.0f}'} "
+                    f"| {sdk / (floor or 1):.2f} | {'' if boto is None else f'{boto / sdk:.1f}'} |"
                 )
     return "\n".join(lines)
 
