@@ -381,35 +381,31 @@ def _record_slow(r: Record, d: dict[str, Any], where: str) -> None:
             object.__setattr__(r, name, _timestamp(f"{where}.{wire}", item))
 
 
-@attrs.define
+@attrs.frozen
 class ResponseMetadata:
     """What boto3 puts in ``ResponseMetadata``: the answer's ``x-amzn-RequestId``,
     its HTTP status, and the attempts the call took (1 when the first succeeded)."""
 
-    request_id: str | None = None
-    http_status_code: int = 0
-    attempts: int = 0
+    request_id: str | None = attrs.field(default=None, metadata={"wire": "RequestId"})
+    http_status_code: int = attrs.field(default=0, metadata={"wire": "HTTPStatusCode"})
+    attempts: int = attrs.field(default=0, metadata={"wire": "Attempts"})
 
 
 _NO_METADATA = ResponseMetadata()
 
 
 class _Response:
-    """Base of every ``<Operation>Response``: ``response_metadata``, kept out of
-    the attrs fields (those are the output members), so that equality and
-    ``attrs.asdict`` compare answers, not request ids. A response built by
-    hand has ``ResponseMetadata()`` (no request id, status 0, 0 attempts)."""
+    """Base of every ``<Operation>Response``, whose last field is
+    ``response_metadata`` (keyword-only, not compared: equal answers compare
+    equal); a response built by hand has ``ResponseMetadata()``."""
 
-    __slots__ = ("_response_metadata",)
-    _response_metadata: ResponseMetadata
+    __slots__ = ()
 
-    @property
-    def response_metadata(self) -> ResponseMetadata:
-        try:
-            meta: ResponseMetadata = self._response_metadata
-        except AttributeError:
-            return _NO_METADATA
-        return meta
+
+def _metadata_field() -> Any:
+    return attrs.field(
+        default=_NO_METADATA, kw_only=True, eq=False, metadata={"wire": "ResponseMetadata"}
+    )
 
 
 def _list_field(name: str) -> Any:
@@ -448,16 +444,19 @@ class IdentityUsage:
 @attrs.define
 class BulkPublishResponse(_Response):
     identity_pool_id: str | None = _wire("IdentityPoolId")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
 class DeleteDatasetResponse(_Response):
     dataset: Dataset | None = _wire("Dataset")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
 class DescribeDatasetResponse(_Response):
     dataset: Dataset | None = _wire("Dataset")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
@@ -465,11 +464,13 @@ class DescribeIdentityPoolUsageResponse(_Response):
     identity_pool_usage: IdentityPoolUsage | None = _wire(
         "IdentityPoolUsage"
     )
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
 class DescribeIdentityUsageResponse(_Response):
     identity_usage: IdentityUsage | None = _wire("IdentityUsage")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
@@ -481,11 +482,13 @@ class GetBulkPublishDetailsResponse(_Response):
     )
     bulk_publish_status: str | None = _wire("BulkPublishStatus")
     failure_message: str | None = _wire("FailureMessage")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
 class GetCognitoEventsResponse(_Response):
     events: dict[str, str] | None = _wire("Events")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
@@ -493,6 +496,7 @@ class GetIdentityPoolConfigurationResponse(_Response):
     identity_pool_id: str | None = _wire("IdentityPoolId")
     push_sync: PushSync | None = _wire("PushSync")
     cognito_streams: CognitoStreams | None = _wire("CognitoStreams")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
@@ -500,6 +504,7 @@ class ListDatasetsResponse(_Response):
     datasets: list[Dataset] = _list_field("Datasets")
     count: int | None = _wire("Count")
     next_token: str | None = _wire("NextToken")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
@@ -508,6 +513,7 @@ class ListIdentityPoolUsageResponse(_Response):
     max_results: int | None = _wire("MaxResults")
     count: int | None = _wire("Count")
     next_token: str | None = _wire("NextToken")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
@@ -523,16 +529,18 @@ class ListRecordsResponse(_Response):
         "DatasetDeletedAfterRequestedSyncCount"
     )
     sync_session_token: str | None = _wire("SyncSessionToken")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
 class RegisterDeviceResponse(_Response):
     device_id: str | None = _wire("DeviceId")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
 class SetCognitoEventsResponse(_Response):
-    pass
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
@@ -540,21 +548,23 @@ class SetIdentityPoolConfigurationResponse(_Response):
     identity_pool_id: str | None = _wire("IdentityPoolId")
     push_sync: PushSync | None = _wire("PushSync")
     cognito_streams: CognitoStreams | None = _wire("CognitoStreams")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
 class SubscribeToDatasetResponse(_Response):
-    pass
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
 class UnsubscribeFromDatasetResponse(_Response):
-    pass
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
 class UpdateRecordsResponse(_Response):
     records: list[Record] = _list_field("Records")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 # --------------------------------------------------------------------------
@@ -609,6 +619,8 @@ def _compile(cls: type) -> Callable[[Any, str], Any]:
     ]
     args = []
     for i, f in enumerate(attrs.fields(cls)):
+        if f.name == "response_metadata":
+            continue  # not an output member: ``parse`` sets it
         wire = f.metadata["wire"]
         v = f"a{i}"
         args.append((f.name, v))
@@ -676,5 +688,5 @@ def parse(cls: type[T], data: Any, metadata: ResponseMetadata | None = None) -> 
     fn = _PARSERS.get(cls) or _parser(cls)
     inst: T = fn(data, "")
     if metadata is not None and isinstance(inst, _Response):
-        inst._response_metadata = metadata
+        inst.response_metadata = metadata  # type: ignore[attr-defined]
     return inst

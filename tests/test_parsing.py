@@ -226,6 +226,8 @@ def to_wire_dict(value: Any) -> Any:
     if attrs.has(type(value)):
         out = {}
         for field in attrs.fields(type(value)):
+            if field.name == "response_metadata":
+                continue  # boto3's ResponseMetadata (popped from botocore's result too)
             item = getattr(value, field.name)
             if item is not None:
                 out[field.metadata["wire"]] = to_wire_dict(item)
