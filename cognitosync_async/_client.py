@@ -57,11 +57,13 @@ from ._models import (
     PushSync,
     RecordPatch,
     RegisterDeviceResponse,
+    ResponseMetadata,
     SetCognitoEventsResponse,
     SetIdentityPoolConfigurationResponse,
     SubscribeToDatasetResponse,
     UnsubscribeFromDatasetResponse,
     UpdateRecordsResponse,
+    loads,
     parse,
 )
 from ._operations import Operation, WireRequest, build_request, validate
@@ -459,8 +461,11 @@ class BaseClient:
         self._log(op, resp, attempt, elapsed)
         body = resp.body
         try:
-            data = json.loads(body) if body else {}
-            return parse(op.output, data)
+            data = loads(body) if body else {}
+            return parse(
+                op.output, data,
+                ResponseMetadata(resp.headers.get("x-amzn-RequestId"), resp.status, attempt),
+            )
         except (
             ValueError, TypeError, AttributeError, OverflowError, OSError, RecursionError
         ) as exc:
