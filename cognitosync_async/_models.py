@@ -24,9 +24,11 @@ T = TypeVar("T")
 
 _fast_loads: Callable[[bytes], Any] | None
 try:  # the ``speedups`` extra
-    from orjson import loads as _fast_loads
+    import orjson as _orjson
 except ImportError:  # pragma: no cover - the default install
     _fast_loads = None
+else:
+    _fast_loads = _orjson.loads
 
 
 def loads(body: bytes) -> Any:

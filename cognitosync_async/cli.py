@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import IO, Any
 
 from ._client import CognitoSyncClient
-from ._credentials import DefaultCredentialsProvider
+from ._credential_chain import DefaultCredentialsProvider
 from ._dataset import SyncConflictError
 from ._exceptions import (
     CognitoSyncError,
