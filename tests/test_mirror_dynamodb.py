@@ -236,5 +236,6 @@ def test_cli_refuses_a_table_without_the_layouts_keys(
         r = cli(svc, tmp_path, moto_url, "mirror", "--target", f"dynamodb:{table}",
                 "--identities", str(ids_path), *extra)
         assert r.returncode == 2, r.stdout + r.stderr
-        assert "does not have the mirror's layout" in r.stderr and "(pk S HASH, sk S RANGE)" in r.stderr
+        assert "does not have the mirror's layout" in r.stderr
+        assert "(pk S HASH, sk S RANGE)" in r.stderr
     assert ddb.scan(TableName=table)["Count"] == 0  # nothing written
