@@ -295,7 +295,7 @@ def test_bad_input_is_exit_2_and_nothing_written(
 
 
 def test_dynamodb_target_says_what_it_needs(svc: LocalCognitoSync, tmp_path: Path) -> None:
-    if importlib.util.find_spec("cognitosync_async.mirror.dynamodb") is not None:
+    if importlib.util.find_spec("aiobotocore") is not None:
         pytest.skip("the dynamodb target is installed (its own tests cover it)")
     r = cli(svc, tmp_path, "mirror", "--target", "dynamodb:copy")
     assert r.returncode == 2 and "dynamodb' extra" in r.stderr
