@@ -108,6 +108,9 @@ async def test_copy_rerun_changes_deletes_and_verify(
     assert first.failed == 0, first.errors
     assert first.datasets_changed == 6 and first.records_written == 4 * 3 + 2 * 5
     assert await differences(svc, tgt, people) == []
+    async with tgt:  # the identities verify and a whole-pool mirror visit (the index)
+        assert {i async for i in tgt.identities()} == set(people)
+        assert set(await tgt.datasets(a)) == {"settings", "progress"}
 
     # the layout, read back by botocore
     got = items(ddb, table, f"{a}/settings")
