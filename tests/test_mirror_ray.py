@@ -65,6 +65,20 @@ def seed(svc: LocalCognitoSync, people: list[str]) -> None:
         boto.close()
 
 
+class Sink:
+    """A progress sink on the driver, recording what it is told."""
+
+    def __init__(self) -> None:
+        self.updates: list[tuple[int, int]] = []
+        self.finished = False
+
+    def update(self, done: int, failed: int, extra: str = "", *, force: bool = False) -> None:
+        self.updates.append((done, failed))
+
+    def finish(self) -> None:
+        self.finished = True
+
+
 async def assert_identical(svc: LocalCognitoSync, db: Path, people: list[str]) -> None:
     async with sdk_client(svc) as client:
         report = await verify(client, identity_pool_id=POOL, target=f"sqlite:{db}",
@@ -92,7 +106,9 @@ async def test_an_actor_killed_mid_run_is_restarted_and_the_copy_converges(
     else:
         pytest.fail("shard 0 made no progress")
     ray.kill(victim, no_restart=False)
-    summary = await job.wait()
+    sink = Sink()
+    summary = await job.wait(sink)
+    assert sink.finished and sink.updates[-1] == (40, 0)  # both shards, on the driver
     assert summary.failed == 0, summary.errors
     assert summary.identities == 40  # the restarted shard ran its identities again...
     # ... and found those its dead attempt had written already in the target
