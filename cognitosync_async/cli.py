@@ -658,9 +658,9 @@ async def _mirror_on_ray(args: argparse.Namespace) -> int:
     if args.max_attempts < 1:
         raise UsageError("--max-attempts must be >= 1")
     _, target, source = _mirror_inputs(args)
+    region = _region(args)
     await _open_target(target)  # the layout checked (or the table created) once, here
     await target.close()
-    region = _region(args)
     total = None
     if source is not None and args.identities != "-":
         total = await asyncio.to_thread(_count_lines, args.identities)
