@@ -78,7 +78,7 @@ def _patch_ok(op: Any, key: Any, sync_count: Any, value: Any, date: Any) -> bool
             type(value) is str and len(value) <= _VALUE_MAX
             and (value.isascii() or not _SURROGATE.search(value))
         ))
-        and (date is None or isinstance(date, datetime))
+        and (date is None or val.timestamp_ok(date))
     )
 
 
