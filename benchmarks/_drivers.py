@@ -229,9 +229,10 @@ class BotoDriver(Driver):
         await self._cm.__aexit__(None, None, None)
 
     def describe(self, identity: str) -> Awaitable[Any]:
-        return self.client.describe_dataset(
+        call: Awaitable[Any] = self.client.describe_dataset(  # aiobotocore is untyped here
             IdentityPoolId=d.POOL, IdentityId=identity, DatasetName=d.DATASET
         )
+        return call
 
     async def list_all(self) -> tuple[int, int]:
         # botocore ships no paginator for cognito-sync: a manual NextToken loop
@@ -280,7 +281,7 @@ class BotoDriver(Driver):
     def pool_size(self) -> tuple[int, int]:
         # aiobotocore keeps its aiohttp session inside its endpoint's HTTP session
         try:
-            sess = self.client._endpoint.http_session._session  # type: ignore[attr-defined]
+            sess = self.client._endpoint.http_session._session
             return _aiohttp_pool(sess.connector)
         except AttributeError:
             return (-1, -1)

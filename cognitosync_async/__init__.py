@@ -1,11 +1,8 @@
 """cognitosync_async: an asyncio-native, typed SDK for Amazon Cognito Sync."""
 
 from ._client import CognitoSyncClient
-from ._credentials import (
-    Credentials,
-    CredentialsProvider,
-    RefreshableCredentials,
-)
+from ._credential_chain import DefaultCredentialsProvider
+from ._credentials import Credentials, CredentialsProvider, RefreshableCredentials
 from ._dataset import (
     ConflictPolicy,
     DatasetHandle,
@@ -19,12 +16,14 @@ from ._exceptions import (
     CognitoSyncError,
     ConcurrentModificationException,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     DeveloperUserAlreadyRegisteredException,
     DuplicateRequestException,
     EndpointConnectionError,
     ExternalServiceException,
     HTTPClientError,
     InternalErrorException,
+    InvalidConfigError,
     InvalidConfigurationException,
     InvalidIdentityPoolConfigurationException,
     InvalidLambdaFunctionOutputException,
@@ -36,6 +35,8 @@ from ._exceptions import (
     NotAuthorizedException,
     PaginationError,
     ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
     ReadTimeoutError,
     ResourceConflictException,
     ResourceNotFoundException,
@@ -74,6 +75,7 @@ from ._models import (
     Record,
     RecordPatch,
     RegisterDeviceResponse,
+    ResponseMetadata,
     SetCognitoEventsResponse,
     SetIdentityPoolConfigurationResponse,
     SubscribeToDatasetResponse,
@@ -82,6 +84,7 @@ from ._models import (
 )
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
 from ._ratelimit import AdaptiveRateLimiter
+from ._sso import SSOTokenError
 from ._version import __version__
 
 __all__ = [
@@ -97,9 +100,11 @@ __all__ = [
     "ConcurrentModificationException",
     "ConflictPolicy",
     "ConnectTimeoutError",
+    "CredentialRetrievalError",
     "Credentials",
     "CredentialsProvider",
     "Dataset",
+    "DefaultCredentialsProvider",
     "DatasetHandle",
     "DatasetPaginator",
     "DeleteDatasetResponse",
@@ -124,6 +129,7 @@ __all__ = [
     "IdentityPoolUsagePaginator",
     "IdentityUsage",
     "InternalErrorException",
+    "InvalidConfigError",
     "InvalidConfigurationException",
     "InvalidIdentityPoolConfigurationException",
     "InvalidLambdaFunctionOutputException",
@@ -139,6 +145,8 @@ __all__ = [
     "NotAuthorizedException",
     "PaginationError",
     "ParamValidationError",
+    "PartialCredentialsError",
+    "ProfileNotFound",
     "PullResult",
     "PushSync",
     "PutResult",
@@ -148,8 +156,10 @@ __all__ = [
     "RecordPatch",
     "RefreshableCredentials",
     "RegisterDeviceResponse",
+    "SSOTokenError",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "ResponseMetadata",
     "ResponseParseError",
     "ServiceError",
     "SetCognitoEventsResponse",

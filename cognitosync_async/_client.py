@@ -23,13 +23,18 @@ from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
+
 from . import _operations as ops
 from . import _sigv4
-from ._credentials import Credentials, CredentialsProvider, as_provider, region_from_files
+from ._credential_chain import as_provider
+from ._credentials import Credentials, CredentialsProvider
 from ._dataset import DatasetHandle
+from ._endpoints import default_endpoint, host_header
 from ._exceptions import (
     ClientStateError,
     CognitoSyncError,
+    EndpointConnectionError,
     HTTPClientError,
     NoRegionError,
     ParamValidationError,
@@ -54,17 +59,20 @@ from ._models import (
     PushSync,
     RecordPatch,
     RegisterDeviceResponse,
+    ResponseMetadata,
     SetCognitoEventsResponse,
     SetIdentityPoolConfigurationResponse,
     SubscribeToDatasetResponse,
     UnsubscribeFromDatasetResponse,
     UpdateRecordsResponse,
+    loads,
     parse,
 )
 from ._operations import Operation, WireRequest, build_request, validate
 from ._paginate import DatasetPaginator, IdentityPoolUsagePaginator, RecordPaginator
 from ._ratelimit import AdaptiveRateLimiter
 from ._retry import RetryConfig, is_retryable, parse_retry_after, retrying
+from ._settings import Settings, configured_endpoint, resolve_settings
 from ._transport import DEFAULT_TIMEOUT, HTTPResponse, Transport, user_agent
 from ._transport import USER_AGENT as USER_AGENT  # the SDK's own, without user_agent_extra
 
@@ -94,30 +102,19 @@ _SIGNATURE = re.compile(r"(?i)(signature=)[0-9a-f]{16,}")
 _REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
 
-def default_endpoint(region: str, service: str = SERVICE) -> str:
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://{service}.{region}.{suffix}"
+def _is_dns_failure(exc: BaseException) -> bool:
+    """True when the cause chain holds a name-resolution failure."""
+    import socket
 
-
-def _host_header(endpoint: str) -> tuple[str, str]:
-    """``(base URL without trailing slash, Host header value)`` as botocore signs it."""
-    from yarl import URL
-
-    try:
-        url = URL(endpoint)
-    except (TypeError, ValueError):
-        url = URL()
-    if not url.scheme or not url.host:
-        # not echoed: the URL may carry user:password@
-        raise ParamValidationError("endpoint_url", "must be an absolute http(s) URL")
-    host = url.raw_host or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if url.explicit_port is not None and url.explicit_port != {"http": 80, "https": 443}.get(
-        url.scheme
-    ):
-        host = f"{host}:{url.explicit_port}"
-    return f"{url.scheme}://{host}{url.raw_path.rstrip('/')}", host
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror) or type(seen).__name__ == "ClientConnectorDNSError":
+            return True
+        if isinstance(seen, OSError) and getattr(seen, "os_error", None) is not None:
+            if isinstance(seen.os_error, socket.gaierror):  # type: ignore[attr-defined]
+                return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class BaseClient:
@@ -129,6 +126,9 @@ class BaseClient:
 
     #: SigV4 service name and endpoint prefix.
     SERVICE = SERVICE
+    #: ``AWS_ENDPOINT_URL_<this>`` and the key of the profile's ``services`` section.
+    ENDPOINT_ENV = "COGNITO_SYNC"
+    SERVICES_KEY = "cognito_sync"
 
     def __init__(
         self,
@@ -136,7 +136,8 @@ class BaseClient:
         *,
         credentials: Credentials | CredentialsProvider | None = None,
         endpoint_url: str | None = None,
-        max_attempts: int = 5,
+        profile_name: str | None = None,
+        max_attempts: int | None = None,
         retry_base_delay: float = 0.1,
         retry_max_delay: float = 20.0,
         max_connections: int = 100,
@@ -148,21 +149,43 @@ class BaseClient:
         user_agent_extra: str | None = None,
         adaptive_rate_limit: bool = False,
     ) -> None:
-        if not isinstance(max_attempts, int) or max_attempts < 1:
+        if max_attempts is not None and (not isinstance(max_attempts, int) or max_attempts < 1):
             raise ParamValidationError("max_attempts", "must be an integer >= 1")
+        if profile_name is not None and (not isinstance(profile_name, str) or not profile_name):
+            raise ParamValidationError("profile_name", "must be a non-empty string")
+        self._profile_name = profile_name
+        self._explicit_region = region_name
+        self._explicit_endpoint = endpoint_url
+        self._explicit_attempts = max_attempts
         self._region: str | None = None
         self._endpoint: str | None = endpoint_url
-        self._base: str | None = None  # set with the region: the URL prefix and Host
+        self._endpoint_configured = endpoint_url is not None  # not the region's default
+        self._base: str | None = None  # set once settings are resolved: URL prefix and Host
         self._host = ""
-        self._region_lookup: asyncio.Future[str | None] | None = None  # the file, read once
+        self._settings: Settings | None = None
+        self._settings_lookup: asyncio.Future[Settings] | None = None  # the files, read once
         if endpoint_url is not None:
-            _host_header(endpoint_url)  # refuse a bad URL now
-        region = region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+            host_header(endpoint_url)  # refuse a bad URL now
+        # what is known without reading a file (the environment is no I/O)
+        env = os.environ
+        region = region_name or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         if region:
-            self._set_region(region)
-        # else: the profile's region in the shared config file, read at first use
-        self._provider = as_provider(credentials)
-        self._retry = RetryConfig(max_attempts, retry_base_delay, retry_max_delay)
+            self._check_region(region)
+            self._region = region
+        if endpoint_url is None:
+            from ._config_files import SharedConfig
+
+            env_endpoint = configured_endpoint(
+                env, SharedConfig(), "default", self.ENDPOINT_ENV, self.SERVICES_KEY
+            )
+            if env_endpoint:
+                self._endpoint, self._endpoint_configured = env_endpoint, True
+        if self._endpoint is None and self._region is not None:
+            self._endpoint = default_endpoint(self._region, self.SERVICE)
+        self._provider = as_provider(
+            credentials, profile_name=profile_name, settings=self._load_settings
+        )
+        self._retry = RetryConfig(max_attempts or 5, retry_base_delay, retry_max_delay)
         self._transport = Transport(
             session=session,
             max_connections=max_connections,
@@ -174,7 +197,8 @@ class BaseClient:
         self._user_agent = user_agent(user_agent_extra)
         self._clock_offset = 0.0  # seconds to add to the local clock (skew correction)
         self._date_cache: tuple[int, str] = (-1, "")
-        #: The client-wide adaptive rate limiter (None unless ``adaptive_rate_limit=True``).
+        #: The client-wide adaptive rate limiter (None unless ``adaptive_rate_limit=True``,
+        #: or retry mode ``adaptive`` from AWS_RETRY_MODE / the profile, once resolved).
         self.rate_limiter: AdaptiveRateLimiter | None = (
             AdaptiveRateLimiter() if adaptive_rate_limit else None
         )
@@ -190,40 +214,74 @@ class BaseClient:
             f"endpoint_url={endpoint!r})"
         )
 
-    def _set_region(self, region: str) -> None:
+    @staticmethod
+    def _check_region(region: str) -> None:
         if not isinstance(region, str) or not _REGION_NAME.fullmatch(region):
             raise ParamValidationError("region_name", "must be a valid region name")
-        endpoint = self._endpoint
-        if endpoint is None:
-            endpoint = default_endpoint(region, self.SERVICE)
-        self._base, self._host = _host_header(endpoint)
-        self._endpoint = endpoint
-        self._region = region
 
-    async def _resolve_region(self) -> None:
-        """The region from the profile in the shared config file (read once, off the loop)."""
-        if self._base is not None:
-            return
+    async def _load_settings(self) -> Settings:
+        """Every setting, resolved once (the shared files read off the loop); concurrent
+        first calls share one read, and a failed read is tried again next time."""
+        if self._settings is not None:
+            return self._settings
         self._transport.check_usable()  # closed or another loop: no file I/O
-        lookup = self._region_lookup
-        if lookup is None or lookup.done():
-            # concurrent first calls share one read of the file
-            lookup = self._region_lookup = asyncio.ensure_future(
-                asyncio.to_thread(region_from_files, os.environ)
+        lookup = self._settings_lookup
+        if lookup is None or (lookup.done() and lookup.exception() is not None):
+            lookup = self._settings_lookup = asyncio.ensure_future(
+                asyncio.to_thread(
+                    resolve_settings,
+                    profile=self._profile_name,
+                    region_name=self._explicit_region,
+                    endpoint_url=self._explicit_endpoint,
+                    env_suffix=self.ENDPOINT_ENV,
+                    service_key=self.SERVICES_KEY,
+                )
             )
         elif lookup.get_loop() is not asyncio.get_running_loop():
             raise ClientStateError(
                 "this client belongs to another event loop; create one client per loop"
             )
-        region = await asyncio.shield(lookup)
-        if self._base is not None:  # another call resolved it meanwhile
+        settings = await asyncio.shield(lookup)
+        self._settings = settings
+        return settings
+
+    async def _resolve_settings(self) -> None:
+        """Apply the resolved settings: region, endpoint, attempts, retry mode, CA bundle."""
+        if self._base is not None:
             return
+        settings = await self._load_settings()
+        if self._base is not None:  # another call applied them meanwhile
+            return
+        region = settings.region
         if not region:
+            # read again next time: the user may add the region meanwhile
+            self._settings = None
+            self._settings_lookup = None
             raise NoRegionError(
                 "no region: pass region_name=, set AWS_REGION / AWS_DEFAULT_REGION, or set "
-                "region in the profile of the shared config file (AWS_CONFIG_FILE, AWS_PROFILE)"
+                f"region in profile {settings.profile!r} of the shared config file "
+                "(AWS_CONFIG_FILE)"
             )
-        self._set_region(region)
+        self._check_region(region)
+        endpoint = settings.endpoint_url
+        self._endpoint_configured = endpoint is not None
+        if endpoint is None:
+            endpoint = default_endpoint(region, self.SERVICE)
+        base, host = host_header(endpoint)
+        if self._explicit_attempts is None:
+            attempts = settings.max_attempts or (
+                3 if settings.retry_mode in ("standard", "adaptive") else 5
+            )
+            self._retry = attrs.evolve(self._retry, max_attempts=attempts)
+        if settings.retry_mode == "adaptive" and self.rate_limiter is None:
+            self.rate_limiter = AdaptiveRateLimiter()
+        if settings.ssl_context is not None:
+            self._transport.ssl_context = settings.ssl_context
+        self._endpoint, self._region = endpoint, region
+        self._host, self._base = host, base
+
+    # kept for callers of the former name
+    _resolve_region = _resolve_settings
 
     @property
     def region_name(self) -> str:
@@ -243,7 +301,8 @@ class BaseClient:
 
     @property
     def endpoint_url(self) -> str:
-        """The endpoint (from the region unless given), known once the region is."""
+        """The endpoint (from the region unless given or configured); final once the
+        settings are resolved (first call or ``async with``)."""
         if self._endpoint is None:
             raise NoRegionError("the endpoint depends on the region, which is not known yet")
         return self._endpoint
@@ -251,7 +310,7 @@ class BaseClient:
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self: _C) -> _C:
-        await self._resolve_region()  # first: a failure leaves no session behind
+        await self._resolve_settings()  # first: a failure leaves no session behind
         self._transport.open()
         return self
 
@@ -291,13 +350,13 @@ class BaseClient:
         validate(op, values)
         wire = build_request(op, values)
         if self._base is None:
-            await self._resolve_region()
+            await self._resolve_settings()
         url = f"{self._base}{wire.path}{'?' + wire.query if wire.query else ''}"
         try:
             return await self._attempt(op, wire, url, 1)
         except CognitoSyncError as exc:
             if self._retry.max_attempts == 1 or not is_retryable(exc):
-                raise
+                raise self._explain(exc, values, 1) from exc.__cause__
             first: list[BaseException] = [exc]
 
         # Only after a retryable failure: tenacity runs the remaining attempts.
@@ -312,7 +371,40 @@ class BaseClient:
             attempt_no += 1
             return await self._attempt(op, wire, url, attempt_no)
 
-        return await retrying(self._retry)(again)
+        try:
+            return await retrying(self._retry)(again)
+        except CognitoSyncError as exc:
+            raise self._explain(exc, values, attempt_no) from exc.__cause__
+
+    def _explain(
+        self, exc: CognitoSyncError, values: dict[str, Any], attempts: int
+    ) -> CognitoSyncError:
+        """The error a caller sees: how many attempts were made, and for a DNS
+        failure of the region's default endpoint, a hint at the region."""
+        if (
+            not self._endpoint_configured
+            and isinstance(exc, EndpointConnectionError)
+            and _is_dns_failure(exc)
+        ):
+            region = self._region or ""
+            hint = (
+                f"could not resolve {self._host}: is the region {region!r} right? "
+                "(region_name=, AWS_REGION / AWS_DEFAULT_REGION or the profile's region)"
+            )
+            pool = values.get("identity_pool_id")
+            if isinstance(pool, str) and ":" in pool and pool.split(":", 1)[0] != region:
+                hint += (
+                    f"; the identity pool {pool} is in {pool.split(':', 1)[0]}, "
+                    f"but the client uses {region}"
+                )
+            new = EndpointConnectionError(hint)
+            new.__cause__ = exc.__cause__
+            exc = new
+        if attempts > 1:
+            exc.attempts = attempts  # type: ignore[attr-defined]
+            if not isinstance(exc, ServiceError) and exc.args:
+                exc.args = (f"{exc.args[0]} (after {attempts} attempts)", *exc.args[1:])
+        return exc
 
     async def _attempt(self, op: Operation[_R], wire: WireRequest, url: str, attempt: int) -> _R:
         creds = await self._provider.get_credentials() if op.signed else None
@@ -345,8 +437,11 @@ class BaseClient:
         self._log(op, resp, attempt, elapsed)
         body = resp.body
         try:
-            data = json.loads(body) if body else {}
-            return parse(op.output, data)
+            data = loads(body) if body else {}
+            return parse(
+                op.output, data,
+                ResponseMetadata(resp.headers.get("x-amzn-RequestId"), resp.status, attempt),
+            )
         except (
             ValueError, TypeError, AttributeError, OverflowError, OSError, RecursionError
         ) as exc:

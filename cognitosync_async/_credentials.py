@@ -1,29 +1,30 @@
-"""Credentials: the value class, and where they come from.
+"""Credentials: the value class, the provider protocol and the refreshing cache.
 
-Order of resolution when a client is given none: the environment
-(``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``),
-then the shared credentials and config files (``AWS_PROFILE``,
-``AWS_SHARED_CREDENTIALS_FILE``, ``AWS_CONFIG_FILE``).
+Where credentials come from when a client is given none (the default chain,
+in botocore's order) is ``_credential_chain``; the sources themselves live in
+their own modules, which import only this one: ``_sts`` (AssumeRole, web
+identity), ``_sso``, ``_process_credentials``, ``_metadata_credentials``
+(container endpoint, IMDSv2); the shared files are read by ``_config_files``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import configparser
 import logging
-import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
 from ._exceptions import (
     ClientStateError,
     CognitoSyncError,
-    NoCredentialsError,
     ParamValidationError,
 )
+
+if TYPE_CHECKING:
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +101,10 @@ class RefreshableCredentials:
     calls are waiting, one fetch is in flight, and they all share its result.
     If that early refresh fails with a service or network error (an SDK error
     other than ParamValidationError/ClientStateError, or an OSError) while the
-    current credentials have not yet expired, they are used (one WARNING per
-    failed refresh) and the next call tries again; once they have expired (or
-    were invalidated) the failure is raised. Any other error is raised at once.
+    current credentials are still outside ``mandatory_refresh`` of their expiry
+    (default: not yet expired), they are used (one WARNING per failed refresh)
+    and the next call tries again; after that (or once invalidated) the
+    failure is raised. Any other error is raised at once.
     Credentials without an expiration are kept for good.
     """
 
@@ -111,10 +113,12 @@ class RefreshableCredentials:
         fetch: Callable[[], Awaitable[Credentials]],
         *,
         advisory_refresh: timedelta = timedelta(minutes=5),
+        mandatory_refresh: timedelta = timedelta(0),
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._fetch = fetch
         self._margin = advisory_refresh
+        self._mandatory = mandatory_refresh
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._current: Credentials | None = None
         self._refresh: asyncio.Task[Credentials] | None = None
@@ -143,7 +147,7 @@ class RefreshableCredentials:
                 isinstance(exc, _PROGRAMMING_ERRORS)
                 or cur is None
                 or cur.expiration is None
-                or cur.expiration <= self._clock()
+                or cur.expiration - self._mandatory <= self._clock()
             ):
                 raise
             return cur  # the refresh logged the failure, once
@@ -157,7 +161,7 @@ class RefreshableCredentials:
                 not isinstance(exc, _PROGRAMMING_ERRORS)
                 and cur is not None
                 and cur.expiration is not None
-                and cur.expiration > self._clock()
+                and cur.expiration - self._mandatory > self._clock()
             ):
                 # an SDK error's message carries no secret (a security token in a
                 # service message is redacted); an OSError's names at most a path
@@ -179,105 +183,12 @@ class RefreshableCredentials:
             self._current = None
 
 
-def _from_env(environ: Mapping[str, str]) -> Credentials | None:
-    key = environ.get("AWS_ACCESS_KEY_ID")
-    secret = environ.get("AWS_SECRET_ACCESS_KEY")
-    if key and secret:
-        return Credentials(key, secret, environ.get("AWS_SESSION_TOKEN") or None)
-    return None
+#: botocore's windows for temporary credentials from the default chain.
+ADVISORY_REFRESH = timedelta(minutes=15)
+MANDATORY_REFRESH = timedelta(minutes=10)
 
 
-def _read_ini(path: str) -> configparser.RawConfigParser:
-    parser = configparser.RawConfigParser()
-    try:
-        parser.read(os.path.expanduser(path), encoding="utf-8")
-    except (configparser.Error, UnicodeDecodeError, OSError):
-        log.debug("could not parse %s; ignoring it", path)
-    return parser
-
-
-def _profile_section(environ: Mapping[str, str]) -> tuple[str, str]:
-    """``(profile, its section in the config file)``."""
-    profile = environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or "default"
-    return profile, profile if profile == "default" else f"profile {profile}"
-
-
-def _from_files(environ: Mapping[str, str]) -> Credentials | None:
-    profile, config_section = _profile_section(environ)
-    creds_file = environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
-    config_file = environ.get("AWS_CONFIG_FILE", "~/.aws/config")
-    for path, section in ((creds_file, profile), (config_file, config_section)):
-        parser = _read_ini(path)
-        if parser.has_section(section):
-            sect = parser[section]
-            key = sect.get("aws_access_key_id")
-            secret = sect.get("aws_secret_access_key")
-            if key and secret:
-                return Credentials(key, secret, sect.get("aws_session_token") or None)
-    return None
-
-
-def region_from_files(environ: Mapping[str, str]) -> str | None:
-    """The profile's ``region`` from the shared config file, if any."""
-    _, section = _profile_section(environ)
-    parser = _read_ini(environ.get("AWS_CONFIG_FILE", "~/.aws/config"))
-    if parser.has_section(section):
-        return parser[section].get("region") or None
-    return None
-
-
-def resolve_default(environ: Mapping[str, str] | None = None) -> Credentials:
-    """The environment, then the shared credentials and config files (blocking file I/O)."""
-    env = os.environ if environ is None else environ
-    creds = _from_env(env) or _from_files(env)
-    if creds is None:
-        raise _no_credentials()
-    return creds
-
-
-def _no_credentials() -> NoCredentialsError:
-    return NoCredentialsError(
-        "No AWS credentials: pass credentials=, or set AWS_ACCESS_KEY_ID and "
-        "AWS_SECRET_ACCESS_KEY, or configure a profile in the shared credentials file"
+def _refreshable(fetch: Callable[[], Awaitable[Credentials]]) -> RefreshableCredentials:
+    return RefreshableCredentials(
+        fetch, advisory_refresh=ADVISORY_REFRESH, mandatory_refresh=MANDATORY_REFRESH
     )
-
-
-class DefaultCredentialsProvider:
-    """The standard chain, resolved once, off the event loop."""
-
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._environ = environ
-        self._credentials: Credentials | None = None
-        self._lock: asyncio.Lock | None = None
-
-    def __repr__(self) -> str:
-        return "DefaultCredentialsProvider()"
-
-    async def get_credentials(self) -> Credentials:
-        if self._credentials is not None:
-            return self._credentials
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            creds = self._credentials
-            if creds is None:
-                env = os.environ if self._environ is None else self._environ
-                creds = _from_env(env) or await asyncio.to_thread(_from_files, env)
-                if creds is None:
-                    raise _no_credentials()
-                self._credentials = creds
-            return creds
-
-
-def as_provider(credentials: Credentials | CredentialsProvider | None) -> CredentialsProvider:
-    if credentials is None:
-        return DefaultCredentialsProvider()
-    if isinstance(credentials, Credentials):
-        return StaticCredentialsProvider(credentials)
-    if not callable(getattr(credentials, "get_credentials", None)):
-        raise ParamValidationError(
-            "credentials",
-            "must be a Credentials or an object with "
-            "`async def get_credentials(self) -> Credentials`",
-        )
-    return credentials

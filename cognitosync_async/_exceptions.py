@@ -121,9 +121,11 @@ class ServiceError(CognitoSyncError):
 
     def __str__(self) -> str:
         where = f" when calling {self.operation}" if self.operation else ""
+        attempts = getattr(self, "attempts", 1)
+        tries = f", after {attempts} attempts" if attempts > 1 else ""
         return (
-            f"{self.code}{where} (HTTP {self.status_code}, request id {self.request_id}): "
-            f"{self.message}"
+            f"{self.code}{where} (HTTP {self.status_code}, request id {self.request_id}"
+            f"{tries}): {self.message}"
         )
 
 
@@ -227,3 +229,29 @@ def service_error(
     return cls(
         message, code=code, status_code=status_code, request_id=request_id, operation=operation
     )
+
+
+class ProfileNotFound(CognitoSyncError):
+    """The named profile is in neither shared file (``AWS_CONFIG_FILE``,
+    ``AWS_SHARED_CREDENTIALS_FILE``)."""
+
+    def __init__(self, profile: str) -> None:
+        self.profile = profile
+        super().__init__(
+            f"The config profile ({profile}) could not be found in the shared config "
+            "or credentials file"
+        )
+
+
+class InvalidConfigError(CognitoSyncError):
+    """The shared files or the environment hold a configuration that cannot work
+    (unreadable file, a ``source_profile`` that does not exist, ...)."""
+
+
+class CredentialRetrievalError(CognitoSyncError):
+    """A configured credential source (STS, SSO, ``credential_process``, the
+    container endpoint) failed to give credentials; the message says which and why."""
+
+
+class PartialCredentialsError(NoCredentialsError):
+    """A source holds half a key pair (botocore raises its PartialCredentialsError there)."""

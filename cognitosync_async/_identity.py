@@ -226,6 +226,8 @@ class CognitoIdentityClient(BaseClient):
     """
 
     SERVICE = SERVICE
+    ENDPOINT_ENV = "COGNITO_IDENTITY"
+    SERVICES_KEY = "cognito_identity"
 
     async def get_id(
         self,
@@ -354,6 +356,7 @@ class CognitoIdentityCredentials(RefreshableCredentials):
         logins: Logins | None = None,
         identity_id: str | None = None,
         endpoint_url: str | None = None,
+        profile_name: str | None = None,
         advisory_refresh: timedelta | float = DEFAULT_ADVISORY_REFRESH,
         client: CognitoIdentityClient | None = None,
     ) -> None:
@@ -378,6 +381,7 @@ class CognitoIdentityCredentials(RefreshableCredentials):
             or identity_pool_id.split(":", 1)[0]  # a pool id starts with its region
         )
         self.endpoint_url = endpoint_url
+        self.profile_name = profile_name
         self._logins = logins
         self._identity_id = identity_id
         self._client = client
@@ -441,7 +445,7 @@ class CognitoIdentityCredentials(RefreshableCredentials):
             yield self._client
             return
         async with CognitoIdentityClient(
-            self.region_name, endpoint_url=self.endpoint_url
+            self.region_name, endpoint_url=self.endpoint_url, profile_name=self.profile_name
         ) as client:
             yield client
 

@@ -163,6 +163,10 @@ class Transport:
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        #: TLS context for the session the transport opens (AWS_CA_BUNDLE / ca_bundle);
+        #: set before first use. None: aiohttp's default verification.
+        self.ssl_context: ssl.SSLContext | None = None
+        self._proxies: dict[str, str | None] = {}  # "scheme://host" -> proxy URL or None
 
     @property
     def session(self) -> aiohttp.ClientSession | None:
@@ -190,6 +194,7 @@ class Transport:
                 limit=self._max_connections,
                 keepalive_timeout=self._keepalive_timeout,
                 ttl_dns_cache=300,
+                ssl=self.ssl_context if self.ssl_context is not None else True,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -211,15 +216,31 @@ class Transport:
         if self._owns_session and self._session is not None:
             await self._session.close()
 
+    def _proxy(self, url: URL) -> str | None:
+        """HTTP_PROXY / HTTPS_PROXY unless NO_PROXY covers the host (urllib's reading of
+        them, as botocore's), looked up once per origin."""
+        origin = f"{url.scheme}://{url.host}"
+        if origin not in self._proxies:
+            import urllib.request
+
+            proxies = urllib.request.getproxies_environment()
+            proxy = proxies.get(url.scheme)
+            if proxy and urllib.request.proxy_bypass(url.host or ""):
+                proxy = None
+            self._proxies[origin] = proxy or None
+        return self._proxies[origin]
+
     async def send(
         self, method: str, url: str, headers: dict[str, str], body: bytes
     ) -> HTTPResponse:
         self._check()
         assert self._session is not None
+        target = URL(url, encoded=True)
         try:
             async with self._session.request(
                 method,
-                URL(url, encoded=True),
+                target,
+                proxy=self._proxy(target),
                 headers=headers,
                 # per request, so that a caller's session sends the same headers
                 skip_auto_headers=("Content-Type", "Accept"),

@@ -29,13 +29,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import IO, Any
 
 from ._client import CognitoSyncClient
-from ._credentials import DefaultCredentialsProvider, region_from_files
+from ._credential_chain import DefaultCredentialsProvider
 from ._dataset import SyncConflictError
 from ._exceptions import (
     CognitoSyncError,
+    InvalidConfigError,
     NoCredentialsError,
     NoRegionError,
     ParamValidationError,
+    ProfileNotFound,
     ResourceConflictException,
 )
 from ._export import (
@@ -91,7 +93,8 @@ def _common() -> argparse.ArgumentParser:
                    "the profile's region in the shared config file)")
     g.add_argument("--profile", help="profile of the shared credentials/config files (its keys "
                    "take precedence over AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
-    g.add_argument("--max-attempts", type=int, default=5, help="attempts per call (default 5)")
+    g.add_argument("--max-attempts", type=int, default=None,
+                   help="attempts per call (default: AWS_MAX_ATTEMPTS, the profile's, or 5)")
     p.add_argument("--json", action="store_true",
                    help="machine-readable JSON output (export/import: the summary)")
     return p
@@ -254,34 +257,9 @@ def _mirror_common(p: argparse.ArgumentParser, targets: str) -> None:
 # ---------------------------------------------------------------------- helpers
 
 
-def _environ(profile: str | None) -> dict[str, str] | None:
-    if profile is None:
-        return None
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
-    }
-    env["AWS_PROFILE"] = profile
-    return env
-
-
-def _region(args: argparse.Namespace) -> str:
-    env = _environ(args.profile) or dict(os.environ)
-    region = (
-        args.region
-        or env.get("AWS_REGION")
-        or env.get("AWS_DEFAULT_REGION")
-        or region_from_files(env)
-    )
-    if not region:
-        raise UsageError("no region: pass --region, set AWS_REGION, or set it in the profile")
-    return region
-
-
 def _credentials(args: argparse.Namespace) -> DefaultCredentialsProvider:
-    """The standard chain (``--profile`` first), shared by every client of one command."""
-    return DefaultCredentialsProvider(_environ(args.profile))
+    """The default chain for ``--profile``, shared by every client of one command."""
+    return DefaultCredentialsProvider(profile_name=args.profile)
 
 
 def make_client(
@@ -290,10 +268,11 @@ def make_client(
     adaptive: bool = False,
     credentials: DefaultCredentialsProvider | None = None,
 ) -> CognitoSyncClient:
-    if args.max_attempts < 1:
+    if args.max_attempts is not None and args.max_attempts < 1:
         raise UsageError("--max-attempts must be >= 1")
     return CognitoSyncClient(
-        _region(args),
+        args.region,
+        profile_name=args.profile,
         credentials=credentials if credentials is not None else _credentials(args),
         endpoint_url=args.endpoint_url,
         max_attempts=args.max_attempts,
@@ -603,9 +582,7 @@ async def cmd_mirror(args: argparse.Namespace) -> int:
     from .mirror import MirrorSummary, mirror
 
     if args.engine == "ray":
-        # the Ray engine (cognitosync_async.mirror.ray) arrives with the 'ray' extra
-        raise UsageError("--engine ray needs the 'ray' extra: pip install "
-                         "'cognitosync-async[ray]' (not available in this version)")
+        return await _mirror_on_ray(args)
     if args.shards is not None or args.ray_address is not None:
         raise UsageError("--shards and --ray-address go with --engine ray "
                          "(with --engine local, run one process per --shard K/N)")
@@ -634,6 +611,56 @@ async def cmd_mirror(args: argparse.Namespace) -> int:
                     raise
         finally:
             await target.close()
+    finally:
+        if source is not None and source is not sys.stdin:
+            source.close()
+    _report_mirror(summary, args)
+    return EXIT_OK if summary.failed == 0 else EXIT_ERROR
+
+
+async def _mirror_on_ray(args: argparse.Namespace) -> int:
+    """``mirror --engine ray --shards N``: the shards as Ray actors (the 'ray' extra)."""
+    from .mirror import MirrorSummary
+
+    if args.shards is None or args.shards < 1:
+        raise UsageError("--engine ray needs --shards N (N >= 1)")
+    if args.shard is not None:
+        raise UsageError("--shard K/N goes with --engine local (--engine ray runs all "
+                         "--shards N)")
+    try:
+        from .mirror.ray import ClientOptions, mirror_on_ray
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "ray":
+            raise
+        raise UsageError("--engine ray needs the 'ray' extra: pip install "
+                         "'cognitosync-async[ray]'") from None
+    if args.max_attempts < 1:
+        raise UsageError("--max-attempts must be >= 1")
+    _, target, source = _mirror_inputs(args)
+    region = _region(args)
+    await _open_target(target)  # the layout checked (or the table created) once, here
+    await target.close()
+    total = None
+    if source is not None and args.identities != "-":
+        total = await asyncio.to_thread(_count_lines, args.identities)
+    identities = identities_from(source) if source is not None else identities_of_pool(
+        args.identity_pool_id, region=region, credentials=_credentials(args),
+        endpoint_url=args.identity_endpoint_url or args.endpoint_url)
+    summary = MirrorSummary()
+    try:
+        await mirror_on_ray(
+            ClientOptions(region, endpoint_url=args.endpoint_url,
+                          max_attempts=args.max_attempts, profile=args.profile),
+            identity_pool_id=args.identity_pool_id, target=args.target,
+            identities=identities, shards=args.shards, address=args.ray_address,
+            concurrency=args.concurrency, rate=args.rate,
+            whole_pool=source is None, summary=summary,
+            progress=Progress("mirror", total, sys.stderr.isatty() and not args.quiet),
+        )
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        summary.interrupted = True
+        _report_mirror(summary, args)
+        raise
     finally:
         if source is not None and source is not sys.stdin:
             source.close()
@@ -724,7 +751,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except json.JSONDecodeError as exc:  # an input that is not JSON
         _error(f"input is not JSON: {exc}")
         return EXIT_USAGE
-    except (ParamValidationError, NoRegionError) as exc:
+    except (ParamValidationError, NoRegionError, ProfileNotFound, InvalidConfigError) as exc:
         # bad option values the library refuses (max_rounds, since, endpoint_url, no
         # region: they are CognitoSyncErrors, so this comes before the -> 1 below).
         # Any other ValueError is a bug: it reaches the last handler, not exit 2.

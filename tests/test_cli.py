@@ -135,6 +135,20 @@ def test_profile_selects_credentials(
     assert json.loads(r.stdout) == {}
 
 
+def test_missing_profile_and_endpoint_from_the_environment(
+    svc: LocalCognitoSync, env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.write_text(f"[profile local]\nregion = {svc.region}\n")
+    base = dict(env, AWS_CONFIG_FILE=str(config))
+    r = run(svc, base, "get", *where(3), "--profile", "ghost")
+    assert r.returncode == 2 and "(ghost)" in r.stderr
+    # the library's endpoint resolution: AWS_ENDPOINT_URL_COGNITO_SYNC, no --endpoint-url
+    r = subprocess.run([*CLI, "get", *where(3), "--json"], capture_output=True, text=True,
+                       env=dict(base, AWS_ENDPOINT_URL_COGNITO_SYNC=svc.endpoint_url))
+    assert r.returncode == 0, r.stderr
+
+
 def test_conflict_exit_3(svc: LocalCognitoSync, env: dict[str, str]) -> None:
     # every write answered 409 (scripted): the put gives up after its rounds
     svc.faults.script = ["ok", 409, "ok", 409, "ok"]

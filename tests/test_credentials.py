@@ -20,7 +20,8 @@ from cognitosync_async import (
     NoCredentialsError,
     RefreshableCredentials,
 )
-from cognitosync_async._credentials import DefaultCredentialsProvider, region_from_files
+from cognitosync_async._config_files import load_shared_config
+from cognitosync_async._credential_chain import DefaultCredentialsProvider
 
 DATASET_BODY = {"Dataset": {"DatasetName": DATASET}}
 
@@ -460,4 +461,4 @@ async def test_profile_from_files(tmp_path: Path) -> None:
     }
     creds = await DefaultCredentialsProvider(env).get_credentials()
     assert creds.access_key_id == "AKIADEV"
-    assert region_from_files(env) == "eu-west-1"
+    assert load_shared_config(env).get("dev", "region") == "eu-west-1"

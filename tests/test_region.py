@@ -176,7 +176,7 @@ async def test_concurrent_first_calls_read_the_config_file_once(
     write_region(region_from_file, "eu-west-2")
     async with CognitoSyncClient(credentials=CREDS, endpoint_url=server.url) as warm:
         pass
-    assert file_reads.count("region_from_files") == 1 and warm.region_name == "eu-west-2"
+    assert file_reads.count("resolve_settings") == 1 and warm.region_name == "eu-west-2"
     file_reads.clear()
     client = CognitoSyncClient(credentials=CREDS, endpoint_url=server.url)
     try:
@@ -184,7 +184,7 @@ async def test_concurrent_first_calls_read_the_config_file_once(
     finally:
         await client.close()
     assert len(results) == 32 and server.count == 32
-    assert file_reads.count("region_from_files") == 1
+    assert file_reads.count("resolve_settings") == 1
     assert client.region_name == "eu-west-2"
 
 async def test_closed_client_without_region_reads_no_file(
@@ -210,10 +210,10 @@ async def test_client_failing_to_find_a_region_reads_again_next_time(
                                        return_exceptions=True)
         assert all(isinstance(r, NoRegionError) for r in results)
         assert len({id(r) for r in results}) == 5  # each caller its own error
-        assert file_reads.count("region_from_files") == 1
+        assert file_reads.count("resolve_settings") == 1
         write_region(region_from_file, "eu-west-2")
         await describe(client)
-        assert file_reads.count("region_from_files") == 2
+        assert file_reads.count("resolve_settings") == 2
     finally:
         await client.close()
 

@@ -21,5 +21,6 @@ def cli_env(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
         AWS_REGION=svc.region,
         AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
         AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_EC2_METADATA_DISABLED="true",  # the chain never reaches 169.254.169.254
     )
     return env

@@ -7,10 +7,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from support.local_service import POOL, Caller, put, remove, replace
-
 from cognitosync_async import CognitoSyncClient
 from cognitosync_async.local import LocalCognitoSync
+from support.local_service import POOL, Caller, put, remove, replace
 
 
 def ids(count: int, salt: int = 0xAB) -> list[str]:

@@ -22,9 +22,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from support.httpserver import FAST
-
 from cognitosync_async import CognitoSyncClient, Credentials
+from support.httpserver import FAST
 
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYSECRETKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLE-SESSION-TOKEN-0123456789"
