@@ -7,4 +7,6 @@
 - ``cli``: running the command line in a subprocess against the local service;
 - ``mirror``: seeding and reading for the mirror/verify tests;
 - ``examples``: running the Python blocks of a Markdown page.
+- ``credential_servers``: loopback STS, container, IMDSv2 and SSO endpoints;
+- ``extras``: ``need(module, extra)``, skipping (or, in CI, failing) without an extra.
 """
