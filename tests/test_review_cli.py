@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from _cli import CLI, cli_env
 
-from cognitosync_async._demo import CallCounter, run_demo
-from cognitosync_async._export import Checkpoint, CheckpointMismatch, lines_of
+from cognitosync_async.cli.checkpoint import Checkpoint, CheckpointMismatch
+from cognitosync_async.cli.demo import CallCounter, run_demo
+from cognitosync_async.cli.inputs import lines_of
 from cognitosync_async.local import LocalCognitoSync
 
 POOL = "us-east-1:00000000-0000-0000-0000-0000000000d1"
