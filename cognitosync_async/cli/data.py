@@ -61,7 +61,8 @@ async def cmd_get(args: argparse.Namespace) -> int:
             identity_id=args.identity_id,
             dataset_name=args.dataset,
         ).get()
-    emit_rows(args.output, values, ["KEY", "VALUE"], sorted(values.items()))
+    ordered = dict(sorted(values.items()))
+    emit_rows(args.output, ordered, ["KEY", "VALUE"], list(ordered.items()))
     return EXIT_OK
 
 

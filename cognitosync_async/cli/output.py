@@ -1,7 +1,10 @@
 """``--output json|text|table``: how a command prints what it got.
 
-- ``json``: indented, keys sorted at every level (so the same data always prints
-  the same bytes), non-ASCII as is; lists keep the service's order. The default
+- ``json``: indented, non-ASCII as is, fields in a fixed order (each object's
+  own: a dataset's as :func:`.serialize.dataset_json` lists them, a mirror
+  summary's as ``cognitosync_async.mirror`` documents), a dataset's values
+  (``get``) sorted by key, lists in the service's order: the same data always
+  prints the same bytes. The default
   of the data commands (``datasets``, ``records``, ``get``, ``put``, ``delete``),
   as in the aws CLI.
 - ``text``: tab-separated, one row per item, a header line of column names
@@ -38,8 +41,8 @@ def output_format(value: str) -> str:
 
 
 def dumps(value: Any) -> str:
-    """Stable JSON: indented, keys sorted."""
-    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+    """Stable JSON: indented, each object's fields in the order it defines."""
+    return json.dumps(value, ensure_ascii=False, indent=2)
 
 
 def cell(value: Any) -> str:

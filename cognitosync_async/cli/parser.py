@@ -22,7 +22,8 @@ Run 'cognitosync-async COMMAND --help' for the options of a command.
 
 output: the data commands print JSON by default (--output text: tab-separated
 with a header line; --output table: aligned columns); the jobs print a report
-(--output json: one JSON object). JSON keys are sorted. --json is --output json.
+(--output json: one JSON object). JSON fields come in a fixed order, a dataset's
+values sorted by key. --json is --output json.
 
 exit codes: 0 ok, 1 service/network error (or some items failed), 2 usage error,
 3 conflict, 130 interrupted, 141 stdout closed early (e.g. piped to head).
