@@ -50,15 +50,18 @@ def _connection(p: argparse.ArgumentParser, calls: str = "call") -> None:
 def _output(p: argparse.ArgumentParser, default: str, what: str) -> None:
     """``--output FORMAT`` (and ``--json``, its short form) for one command."""
     g = p.add_argument_group("output")
-    g.add_argument("--output", type=output_format, default=default, metavar="|".join(FORMATS),
+    g.add_argument("--output", type=output_format, choices=FORMATS, default=default,
+                   metavar="|".join(FORMATS),
                    help=f"{what} (default: {default})")
     g.add_argument("--json", dest="output", action="store_const", const="json",
                    help="the same as --output json")
 
 
 def _identity(p: argparse.ArgumentParser, dataset: bool) -> None:
-    p.add_argument("--identity-pool-id", required=True, metavar="ID")
-    p.add_argument("--identity-id", required=True, metavar="ID")
+    p.add_argument("--identity-pool-id", required=True, metavar="ID",
+                   help="the identity pool (REGION:GUID)")
+    p.add_argument("--identity-id", required=True, metavar="ID",
+                   help="the identity (REGION:GUID) whose data this is")
     if dataset:
         p.add_argument("--dataset", required=True, help="dataset name")
 
@@ -140,7 +143,8 @@ def _job_parsers(sub: Any) -> None:
         "line. With --checkpoint, an interrupted export resumes where it stopped when the "
         "same command is run again, with every dataset exactly once in the output.",
     )
-    p.add_argument("--identity-pool-id", required=True, metavar="ID")
+    p.add_argument("--identity-pool-id", required=True, metavar="ID",
+                   help="the identity pool to export from")
     _identities(p, "the pool's identities are listed through Cognito Identity")
     p.add_argument("--outfile", "-o", metavar="FILE",
                    help="where the JSON Lines go (default: stdout; the summary then goes "
@@ -186,7 +190,8 @@ def _job_parsers(sub: Any) -> None:
         "Stopped at any point, the same command converges when run again. --shard K/N "
         "mirrors only shard K of N (run N at once, e.g. a job array).",
     )
-    p.add_argument("--identity-pool-id", required=True, metavar="ID")
+    p.add_argument("--identity-pool-id", required=True, metavar="ID",
+                   help="the identity pool to copy")
     p.add_argument("--target", required=True, help=targets)
     _identities(p, "Cognito Identity ListIdentities")
     p.add_argument("--shard", metavar="K/N", help="only the identities of shard K of N")
@@ -213,7 +218,8 @@ def _job_parsers(sub: Any) -> None:
         "dataset's records (key, value or tombstone, sync count) and dataset sync counts. "
         "Exit 0 when identical, 1 with the first differences listed and counted.",
     )
-    p.add_argument("--identity-pool-id", required=True, metavar="ID")
+    p.add_argument("--identity-pool-id", required=True, metavar="ID",
+                   help="the identity pool the target copies")
     p.add_argument("--target", required=True, help=targets)
     _identities(p, "Cognito Identity ListIdentities")
     p.add_argument("--shard", metavar="K/N", help="only the identities of shard K of N")
@@ -295,22 +301,24 @@ def _local_parsers(sub: Any) -> None:
     p.add_argument("--strict", action="store_true", help="the pool and identity must exist")
 
     p = _add(sub, "seed-pool", "create an identity pool in a 'serve --db' file",
-             "Create an identity pool in the SQLite file of a local service (for 'serve "
-             "--strict', where unknown pools are 404).")
+             "Create an identity pool in the SQLite file of a local service (for a service "
+             "started in strict mode, where unknown pools are 404).")
     _local_admin(p, identity=False)
 
     p = _add(sub, "seed-identity", "create an identity (and its pool) in a 'serve --db' file",
              "Create an identity, and its pool if new, in the SQLite file of a local service "
-             "(for 'serve --strict', where unknown identities are 404).")
+             "(for a service started in strict mode, where unknown identities are 404).")
     _local_admin(p, identity=True)
 
 
 def _local_admin(p: argparse.ArgumentParser, identity: bool) -> None:
     p.add_argument("--db", required=True, metavar="FILE",
                    help="the SQLite file a 'serve --db' uses")
-    p.add_argument("--identity-pool-id", required=True, metavar="ID")
+    p.add_argument("--identity-pool-id", required=True, metavar="ID",
+                   help="the identity pool (REGION:GUID)")
     if identity:
-        p.add_argument("--identity-id", required=True, metavar="ID")
+        p.add_argument("--identity-id", required=True, metavar="ID",
+                       help="the identity (REGION:GUID)")
 
 
 def build_parser() -> argparse.ArgumentParser:
