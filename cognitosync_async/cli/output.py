@@ -31,12 +31,20 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def output_format(value: str) -> str:
-    """The ``--output`` type: a format name; a file name is refused with a hint."""
+    """The ``--output`` type: a format name."""
+    if value in FORMATS:
+        return value
+    raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from json, text, table)")
+
+
+def output_format_or_hint(value: str) -> str:
+    """The ``--output`` type of a command that writes a file (``export``, ``demo``):
+    a file name, as ``--output FILE`` took before, is refused with a hint."""
     if value in FORMATS:
         return value
     raise argparse.ArgumentTypeError(
         f"invalid choice: {value!r} (choose from json, text, table; "
-        "a file to write to is --outfile FILE)"
+        "the file to write to is --outfile FILE)"
     )
 
 

@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from .._version import __version__
-from .output import FORMATS, output_format
+from .output import FORMATS, output_format, output_format_or_hint
 
 PROG = "cognitosync-async"
 
@@ -47,10 +47,12 @@ def _connection(p: argparse.ArgumentParser, calls: str = "call") -> None:
                    help=f"attempts per {calls} (default: AWS_MAX_ATTEMPTS, the profile's, or 5)")
 
 
-def _output(p: argparse.ArgumentParser, default: str, what: str) -> None:
+def _output(p: argparse.ArgumentParser, default: str, what: str, writes_file: bool = False,
+            ) -> None:
     """``--output FORMAT`` (and ``--json``, its short form) for one command."""
     g = p.add_argument_group("output")
-    g.add_argument("--output", type=output_format, choices=FORMATS, default=default,
+    kind = output_format_or_hint if writes_file else output_format
+    g.add_argument("--output", type=kind, choices=FORMATS, default=default,
                    metavar="|".join(FORMATS),
                    help=f"{what} (default: {default})")
     g.add_argument("--json", dest="output", action="store_const", const="json",
@@ -158,7 +160,7 @@ def _job_parsers(sub: Any) -> None:
                    help="cap on identities started a second")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _connection(p)
-    _output(p, "text", "format of the summary")
+    _output(p, "text", "format of the summary", writes_file=True)
 
     p = _add(
         sub, "import", "import JSON Lines (an export) into a pool",
@@ -246,7 +248,7 @@ def _job_parsers(sub: Any) -> None:
                    help="the local service's requests/s before it answers 429 (250)")
     p.add_argument("--outfile", "-o", metavar="FILE",
                    help="where the export goes (default: a new temporary directory)")
-    _output(p, "text", "format of the report")
+    _output(p, "text", "format of the report", writes_file=True)
 
 
 def _local_parsers(sub: Any) -> None:
