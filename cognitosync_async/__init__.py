@@ -1,12 +1,8 @@
 """cognitosync_async: an asyncio-native, typed SDK for Amazon Cognito Sync."""
 
 from ._client import CognitoSyncClient
-from ._credentials import (
-    Credentials,
-    CredentialsProvider,
-    DefaultCredentialsProvider,
-    RefreshableCredentials,
-)
+from ._credential_chain import DefaultCredentialsProvider
+from ._credentials import Credentials, CredentialsProvider, RefreshableCredentials
 from ._dataset import (
     ConflictPolicy,
     DatasetHandle,
@@ -79,6 +75,7 @@ from ._models import (
     Record,
     RecordPatch,
     RegisterDeviceResponse,
+    ResponseMetadata,
     SetCognitoEventsResponse,
     SetIdentityPoolConfigurationResponse,
     SubscribeToDatasetResponse,
@@ -162,6 +159,7 @@ __all__ = [
     "SSOTokenError",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "ResponseMetadata",
     "ResponseParseError",
     "ServiceError",
     "SetCognitoEventsResponse",

@@ -27,8 +27,10 @@ import attrs
 
 from . import _operations as ops
 from . import _sigv4
-from ._credentials import Credentials, CredentialsProvider, as_provider
+from ._credential_chain import as_provider
+from ._credentials import Credentials, CredentialsProvider
 from ._dataset import DatasetHandle
+from ._endpoints import default_endpoint, host_header
 from ._exceptions import (
     ClientStateError,
     CognitoSyncError,
@@ -57,11 +59,13 @@ from ._models import (
     PushSync,
     RecordPatch,
     RegisterDeviceResponse,
+    ResponseMetadata,
     SetCognitoEventsResponse,
     SetIdentityPoolConfigurationResponse,
     SubscribeToDatasetResponse,
     UnsubscribeFromDatasetResponse,
     UpdateRecordsResponse,
+    loads,
     parse,
 )
 from ._operations import Operation, WireRequest, build_request, validate
@@ -113,32 +117,6 @@ def _is_dns_failure(exc: BaseException) -> bool:
     return False
 
 
-def default_endpoint(region: str, service: str = SERVICE) -> str:
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://{service}.{region}.{suffix}"
-
-
-def _host_header(endpoint: str) -> tuple[str, str]:
-    """``(base URL without trailing slash, Host header value)`` as botocore signs it."""
-    from yarl import URL
-
-    try:
-        url = URL(endpoint)
-    except (TypeError, ValueError):
-        url = URL()
-    if not url.scheme or not url.host:
-        # not echoed: the URL may carry user:password@
-        raise ParamValidationError("endpoint_url", "must be an absolute http(s) URL")
-    host = url.raw_host or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if url.explicit_port is not None and url.explicit_port != {"http": 80, "https": 443}.get(
-        url.scheme
-    ):
-        host = f"{host}:{url.explicit_port}"
-    return f"{url.scheme}://{host}{url.raw_path.rstrip('/')}", host
-
-
 class BaseClient:
     """Lifecycle and call path shared by the SDK's clients (one AWS service each).
 
@@ -187,7 +165,7 @@ class BaseClient:
         self._settings: Settings | None = None
         self._settings_lookup: asyncio.Future[Settings] | None = None  # the files, read once
         if endpoint_url is not None:
-            _host_header(endpoint_url)  # refuse a bad URL now
+            host_header(endpoint_url)  # refuse a bad URL now
         # what is known without reading a file (the environment is no I/O)
         env = os.environ
         region = region_name or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
@@ -289,7 +267,7 @@ class BaseClient:
         self._endpoint_configured = endpoint is not None
         if endpoint is None:
             endpoint = default_endpoint(region, self.SERVICE)
-        base, host = _host_header(endpoint)
+        base, host = host_header(endpoint)
         if self._explicit_attempts is None:
             attempts = settings.max_attempts or (
                 3 if settings.retry_mode in ("standard", "adaptive") else 5
@@ -459,8 +437,11 @@ class BaseClient:
         self._log(op, resp, attempt, elapsed)
         body = resp.body
         try:
-            data = json.loads(body) if body else {}
-            return parse(op.output, data)
+            data = loads(body) if body else {}
+            return parse(
+                op.output, data,
+                ResponseMetadata(resp.headers.get("x-amzn-RequestId"), resp.status, attempt),
+            )
         except (
             ValueError, TypeError, AttributeError, OverflowError, OSError, RecursionError
         ) as exc:

@@ -8,7 +8,7 @@ import argparse
 import math
 
 from .._client import CognitoSyncClient
-from .._credentials import DefaultCredentialsProvider
+from .._credential_chain import DefaultCredentialsProvider
 from .errors import UsageError
 
 
