@@ -123,7 +123,7 @@ async def _child(
 
 async def _export(drv: Any, identity: str) -> int:
     if drv.kind == "sdk":
-        from cognitosync_async._export import export_identity
+        from cognitosync_async.cli.bulk import export_identity
 
         lines = await export_identity(drv.client, d.POOL, identity)
         return sum(len(line["records"]) for line in lines)

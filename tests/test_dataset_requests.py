@@ -21,7 +21,7 @@ from cognitosync_async import (
     RecordPatch,
     UpdateRecordsResponse,
 )
-from cognitosync_async._export import export_identity
+from cognitosync_async.cli.bulk import export_identity
 from cognitosync_async.local import LocalCognitoSync
 
 

@@ -1,5 +1,6 @@
-"""Export and import (``cognitosync_async._export``): the job checkpoint, the line
-reader for files and pipes, and import resumed by content through the CLI."""
+"""Export and import (``cognitosync_async.cli``: bulk, checkpoint, inputs): the job
+checkpoint, the line reader for files and pipes, and import resumed by content
+through the CLI."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import pytest
 from support.cli import CLI, cli_env
 
 from cognitosync_async import CognitoSyncClient
-from cognitosync_async._export import Checkpoint, CheckpointMismatch, lines_of
+from cognitosync_async.cli.checkpoint import Checkpoint, CheckpointMismatch
+from cognitosync_async.cli.inputs import lines_of
 from cognitosync_async.local import LocalCognitoSync
 
 POOL = "us-east-1:00000000-0000-0000-0000-0000000000e1"
