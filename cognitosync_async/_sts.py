@@ -124,7 +124,7 @@ async def call(
 ) -> Credentials:
     """One STS call; ``credentials`` None sends it unsigned (AssumeRoleWithWebIdentity)."""
     from . import _http_once
-    from ._client import _host_header
+    from ._endpoints import host_header as _host_header
 
     endpoint = endpoint_url or default_endpoint(region)
     base, host = _host_header(endpoint)
