@@ -14,6 +14,7 @@ from ._dataset import (
     PutResult,
     SyncConflictError,
 )
+from ._events import CallEnd, CallStart, EventHooks, RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
     AlreadyStreamedException,
     ClientStateError,
@@ -49,6 +50,7 @@ from ._exceptions import (
     TooManyRequestsException,
 )
 from ._fanout import FanOutResult, fan_out
+from ._http import AsyncTransport, HTTPRequest, HTTPResponse, MockTransport
 from ._identity import (
     CognitoIdentityClient,
     CognitoIdentityCredentials,
@@ -93,7 +95,10 @@ from ._version import __version__
 __all__ = [
     "AdaptiveRateLimiter",
     "AlreadyStreamedException",
+    "AsyncTransport",
     "BulkPublishResponse",
+    "CallEnd",
+    "CallStart",
     "ClientStateError",
     "CognitoIdentityClient",
     "CognitoIdentityCredentials",
@@ -117,6 +122,7 @@ __all__ = [
     "DeveloperUserAlreadyRegisteredException",
     "DuplicateRequestException",
     "EndpointConnectionError",
+    "EventHooks",
     "ExternalServiceException",
     "FanOutResult",
     "GetBulkPublishDetailsResponse",
@@ -126,6 +132,8 @@ __all__ = [
     "GetIdentityPoolConfigurationResponse",
     "GetOpenIdTokenForDeveloperIdentityResponse",
     "HTTPClientError",
+    "HTTPRequest",
+    "HTTPResponse",
     "IdentityDescription",
     "IdentityPaginator",
     "IdentityPoolUsage",
@@ -143,6 +151,7 @@ __all__ = [
     "ListIdentitiesResponse",
     "ListIdentityPoolUsageResponse",
     "ListRecordsResponse",
+    "MockTransport",
     "NoCredentialsError",
     "NoRegionError",
     "NotAuthorizedException",
@@ -159,10 +168,13 @@ __all__ = [
     "RecordPatch",
     "RefreshableCredentials",
     "RegisterDeviceResponse",
+    "RequestEvent",
     "SSOTokenError",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "ResponseEvent",
     "ResponseParseError",
+    "RetryEvent",
     "ServiceError",
     "SetCognitoEventsResponse",
     "SetIdentityPoolConfigurationResponse",

@@ -67,7 +67,8 @@ from ._transport import DEFAULT_TIMEOUT, Transport, user_agent
 if TYPE_CHECKING:
     import aiohttp
 
-log = logging.getLogger(__name__)
+# the package logger, as before the split: what users configure (and filter on) for these lines
+log = logging.getLogger("cognitosync_async")
 
 SERVICE = "cognito-sync"
 _C = TypeVar("_C", bound="BaseClient")
