@@ -11,7 +11,8 @@ events of one call, in order::
     call_end                        once, with the outcome (also on cancellation)
 
 Events carry names, numbers and the typed error, never headers, bodies,
-credentials or record values. A hook that raises fails the call.
+credentials or record values. A hook that raises fails the call (the other hooks of that
+event still run).
 """
 
 from __future__ import annotations
@@ -122,7 +123,16 @@ def hooks_of(value: Mapping[str, Sequence[Callable[[Any], Any]]] | None) -> Even
 
 
 async def emit(hooks: Sequence[Callable[[Any], Any]], event: Event) -> None:
+    """Call every hook with ``event``; a hook's exception is raised after the
+    others ran (a failing metrics hook leaves a tracing span ended)."""
+    failure: Exception | None = None
     for hook in hooks:
-        result = hook(event)
-        if inspect.isawaitable(result):
-            await result
+        try:
+            result = hook(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            if failure is None:
+                failure = exc
+    if failure is not None:
+        raise failure

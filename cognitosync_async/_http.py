@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._exceptions import ParamValidationError
+
 # Request headers that carry a secret: never shown by a repr.
 SECRET_HEADERS = frozenset({"authorization", "x-amz-security-token"})
 
@@ -78,8 +80,6 @@ class MockTransport:
 
     def __init__(self, handler: Handler) -> None:
         if not callable(handler):
-            from ._exceptions import ParamValidationError
-
             raise ParamValidationError("handler", "must be callable")
         self.handler = handler
 

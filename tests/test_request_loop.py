@@ -263,3 +263,29 @@ print(sorted(m for m in sys.modules if m.split(".")[0] == "opentelemetry"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_a_raising_hook_fails_the_call_and_the_others_still_run() -> None:
+    ended: list[CallEnd] = []
+
+    def broken(event: CallEnd) -> None:
+        raise RuntimeError("metrics backend down")
+
+    async with client(Script(OK), event_hooks={"call_end": [broken, ended.append]}) as c:
+        with pytest.raises(RuntimeError, match="metrics backend down"):
+            await c.get_cognito_events(identity_pool_id=POOL)
+    assert len(ended) == 1 and ended[0].error is None
+
+
+def test_session_and_transport_are_exclusive() -> None:
+    async def make() -> None:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(ParamValidationError, match="transport"):
+                CognitoSyncClient("us-east-1", session=session,
+                                  transport=MockTransport(lambda r: OK))
+
+    import asyncio
+
+    asyncio.run(make())
