@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 import os
 import subprocess
 import tempfile
@@ -16,9 +15,11 @@ from pathlib import Path
 import pytest
 from _cli import CLI, cli_env
 
-from cognitosync_async._demo import CallCounter, run_demo
+from cognitosync_async import EndpointConnectionError, ResponseEvent
+from cognitosync_async._demo import run_demo
 from cognitosync_async._export import Checkpoint, CheckpointMismatch, lines_of
 from cognitosync_async.local import LocalCognitoSync
+from cognitosync_async.mirror import CallCounter
 
 POOL = "us-east-1:00000000-0000-0000-0000-0000000000d1"
 IDENT = "us-east-1:00000001-0000-0000-0000-0000000000d1"
@@ -135,20 +136,20 @@ def test_network_error_still_exits_1(env: dict[str, str]) -> None:
 # ---------------------------------------------------------------------- the demo
 
 
-def _log(msg: str, *args: object) -> logging.LogRecord:
-    return logging.LogRecord("cognitosync_async", logging.DEBUG, __file__, 1, msg, args, None)
+def _attempt(attempt: int, status: int | None) -> ResponseEvent:
+    error = EndpointConnectionError("refused") if status is None else None
+    return ResponseEvent("cognito-sync", "ListRecords", "us-east-1", attempt, status,
+                         None if status is None else f"r{attempt}", 0.0035, error)
 
 
-def test_call_counter_reads_network_error_lines() -> None:
+def test_call_counter_counts_network_errors() -> None:
+    """The counter reads the request loop's response events (no log text)."""
     counter = CallCounter()
-    ok = "%s status=%d attempt=%d duration=%.1fms request_id=%s"
-    net = "%s status=- attempt=%d duration=%.1fms error=%s"
-    counter.emit(_log(ok, "ListRecords", 200, 1, 3.5, "r1"))
-    counter.emit(_log(ok, "ListRecords", 429, 1, 3.5, "r2"))
-    counter.emit(_log(ok, "ListRecords", 200, 2, 3.5, "r3"))
-    counter.emit(_log(net, "ListRecords", 1, 1234.5, "EndpointConnectionError"))
-    counter.emit(_log(ok, "ListRecords", 500, 2, 3.5, "r4"))
-    counter.emit(_log("%s: correcting clock skew to %+.0fs", "ListRecords", 3.0))
+    counter(_attempt(1, 200))
+    counter(_attempt(1, 429))
+    counter(_attempt(2, 200))
+    counter(_attempt(1, None))  # no answer: a network error
+    counter(_attempt(2, 500))
     assert (counter.calls, counter.retries, counter.throttled, counter.errors) == (5, 2, 1, 2)
 
 
