@@ -159,6 +159,17 @@ def main() -> None:
     s.add_argument("--throttle-rate", type=float, default=400.0)
     s.add_argument("--throttle-burst", type=int, default=50)
     s.add_argument("--readme", action="store_true", help="write the figures into README.md")
+    ins = sub.add_parser("instr", help="instructions per unit under valgrind --tool=callgrind")
+    ins.add_argument("--install", default="default,speedups",
+                     help="default (orjson hidden), speedups, or both comma-separated")
+    ins.add_argument("--only", default="", help="describe,list_page,update_built,export")
+    ins.add_argument("--jobs", type=int, default=2, help="children under valgrind at once")
+    ins.add_argument("--modes", default="", help="shared,distinct (timestamps)")
+    ins.add_argument("--clients", default="", help="sdk,floor,aiobotocore")
+    ins.add_argument("--loop", default="asyncio", choices=("asyncio", "uvloop"))
+    ins.add_argument("--readme", action="store_true", help="write the table into README.md")
+    su = sub.add_parser("startup", help="import and first-call cost, SDK beside aiobotocore")
+    su.add_argument("--runs", type=int, default=7)
     pr = sub.add_parser("profile", help="cProfile the SDK against the canned server")
     pr.add_argument("scenario", choices=sorted(_scenarios()))
     pr.add_argument("--calls", type=int, default=2000)
@@ -176,10 +187,43 @@ def main() -> None:
         from ._soak import soak
 
         soak(args)
+    elif args.command == "startup":
+        from ._startup import run as startup
+
+        print(startup(args))
+    elif args.command == "instr":
+        instr(args)
     elif args.command == "profile":
         profile(args)
     else:
         bench(args)
+
+
+def instr(args: argparse.Namespace) -> None:
+    from . import _instr
+
+    t0 = time.perf_counter()
+    res = _instr.run(args)
+    cmd = "python -m benchmarks" + ("".join(f" {a}" for a in sys.argv[1:]))
+    text = "\n".join([
+        f"Machine: {machine()}",
+        "",
+        f"Command: `{cmd}` ({time.perf_counter() - t0:.0f} s); event loop: {args.loop}",
+        "",
+        "Client-process instructions per unit, (I(N2) - I(N1)) / (N2 - N1), "
+        "callgrind; the canned server runs in its own process.",
+        "",
+        _instr.table(res),
+    ])
+    print(text)
+    if args.readme:
+        begin, end = f"<!-- instr-{args.loop}:begin -->", f"<!-- instr-{args.loop}:end -->"
+        body = README.read_text()
+        if begin not in body:
+            body += f"\n{begin}\n{end}\n"
+        head, _, rest = body.partition(begin)
+        _, _, tail = rest.partition(end)
+        README.write_text(f"{head}{begin}\n{text}\n{end}{tail}")
 
 
 def _scenarios() -> list[str]:

@@ -13,6 +13,11 @@ Routes (labels are not checked, signatures are not verified):
 * ``GET  .../identities/{I}/datasets/records-N/records``  ListRecords over N records,
   honouring ``maxResults`` and ``nextToken`` (the last page has ``"NextToken": null``)
 * ``POST .../identities/{I}/datasets/{D}``          UpdateRecords (100 canned records)
+* ``GET  .../identities/{I}/datasets``              ListDatasets: one dataset, ``records-N``
+  for an identity ending in N (``_data.export_identity``)
+
+``--ts distinct``: every record carries its own two timestamps (default: the
+records of one sync share ``LastModifiedDate``, as the service's do).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ class Stats:
 
 _describe: dict[tuple[str, str], bytes] = {}
 _pages: dict[tuple[int, int, int], bytes] = {}
-_update = _data.update_records_body()
+_update = b""
 _date = [0, b""]
 
 
@@ -102,6 +107,8 @@ def answer(method: bytes, target: bytes) -> bytes:
         return _stats(query)
     parts = path.split("/")
     n = len(parts)
+    if n == 6 and parts[1] == "identitypools" and parts[5] == "datasets" and method == b"GET":
+        return _response(b"200 OK", _data.list_datasets_body(unquote(parts[4])))  # ListDatasets
     if n >= 7 and parts[1] == "identitypools" and parts[5] == "datasets":
         if n == 7 and method == b"GET":
             key = (parts[4], parts[6])
@@ -250,4 +257,7 @@ async def raw_capacity(port: int, seconds: float = 2.0, conns: int = 16, depth: 
 
 
 if __name__ == "__main__":
+    # ``--ts distinct``: every record with its own timestamps (default: shared within a sync)
+    _data.DISTINCT_TIMESTAMPS = sys.argv[1:] == ["--ts", "distinct"]
+    _update = _data.update_records_body()
     asyncio.run(serve())

@@ -42,6 +42,11 @@ def ts(seconds: float) -> str:
 BASE_TS = 1_700_000_000.0
 
 
+#: ``True`` (the canned server's ``--ts distinct``): every record carries its
+#: own ``LastModifiedDate`` and ``DeviceLastModifiedDate``, none shared or null.
+DISTINCT_TIMESTAMPS = False
+
+
 def record_json(i: int, sync_count: int, device_dates: bool = True) -> str:
     """One record as the service sends it: explicit nulls, Java-style timestamps.
 
@@ -49,15 +54,38 @@ def record_json(i: int, sync_count: int, device_dates: bool = True) -> str:
     one sync (same ``SyncCount``) share it, as they do in the service;
     ``DeviceLastModifiedDate`` is each device's own (``null`` for every 3rd
     record, or for all when the patches carried none). Every 10th record is a
-    tombstone (``"Value": null``).
+    tombstone (``"Value": null``). With ``DISTINCT_TIMESTAMPS`` each record has
+    its own two timestamps.
     """
     value = "null" if i % 10 == 9 else json.dumps(f"value-{i:06d}-" + "x" * 24)
+    if DISTINCT_TIMESTAMPS:
+        return (
+            f'{{"DeviceLastModifiedDate":{ts(BASE_TS + i * 0.731)},"Key":"key-{i:06d}",'
+            f'"LastModifiedBy":"{ACCOUNT}","LastModifiedDate":{ts(BASE_TS + 17 + i * 1.013)},'
+            f'"SyncCount":{sync_count},"Value":{value}}}'
+        )
     dlmd = "null" if not device_dates or i % 3 == 2 else ts(BASE_TS + i * 0.731)
     return (
         f'{{"DeviceLastModifiedDate":{dlmd},"Key":"key-{i:06d}",'
         f'"LastModifiedBy":"{ACCOUNT}","LastModifiedDate":{ts(BASE_TS + 17 + sync_count * 60.013)},'
         f'"SyncCount":{sync_count},"Value":{value}}}'
     )
+
+
+def export_identity(total: int) -> str:
+    """An identity whose one dataset (ListDatasets) is ``records-{total}``."""
+    return f"us-east-1:eeee0000-0000-4000-8000-{total:012d}"
+
+
+def list_datasets_body(identity_id: str) -> bytes:
+    total = int(identity_id.rpartition("-")[2])
+    name = records_dataset(total)
+    return (
+        f'{{"Count":1,"Datasets":[{{"CreationDate":{ts(BASE_TS - 86400.123)},'
+        f'"DataStorage":4096,"DatasetName":"{name}","IdentityId":{json.dumps(identity_id)},'
+        f'"LastModifiedBy":"{ACCOUNT}","LastModifiedDate":{ts(BASE_TS + 0.5)},'
+        f'"NumRecords":{total}}}],"NextToken":null}}'
+    ).encode()
 
 
 def describe_dataset_body(identity_id: str = IDENTITY, name: str = DATASET) -> bytes:

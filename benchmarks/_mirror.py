@@ -8,7 +8,10 @@ two datasets, 4 and 21 records, as the demo writes them), each run a real
 * two shards at once (``--shard 0/2`` and ``1/2``) into one file: the same,
   over the wall time until both are done;
 * a no-op rerun: calls per identity (from the run's own summary);
-* ``verify`` of the copy: seconds and calls, against the first copy's.
+* ``verify`` of the copy: seconds and calls, against the first copy's;
+* with ``--ray`` (the ``ray`` extra): the first copy as ``--engine ray
+  --shards 2`` on a local Ray started by the run (its wall time includes
+  starting Ray; ``engine s`` is the longest shard's own time).
 
 The emulator shares the machine's cores with the clients, so these figures
 measure the whole loop on one machine, not the service's limits.
@@ -96,7 +99,7 @@ def _wait(*procs: subprocess.Popen[str]) -> tuple[float, list[dict[str, Any]]]:
     return time.perf_counter() - t0, out
 
 
-def run(n: int, concurrency: int) -> dict[str, Any]:
+def run(n: int, concurrency: int, with_ray: bool = False) -> dict[str, Any]:
     server = Server("benchmarks._mirror", "serve", str(n))
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -118,6 +121,12 @@ def run(n: int, concurrency: int) -> dict[str, Any]:
             _, shards = _wait(*(_cli(server, "mirror", two, ids, "--shard", f"{k}/2", *conc)
                                 for k in (0, 1)))
             two_wall = time.perf_counter() - t0
+            on_ray: dict[str, Any] | None = None
+            if with_ray:
+                t0 = time.perf_counter()
+                _, (on_ray,) = _wait(_cli(server, "mirror", Path(tmp) / "ray.db", ids,
+                                          "--engine", "ray", "--shards", "2", *conc))
+                on_ray["wall_s"] = time.perf_counter() - t0
             if not ver["identical"]:
                 raise RuntimeError(f"verify found differences: {ver}")
     finally:
@@ -138,6 +147,10 @@ def run(n: int, concurrency: int) -> dict[str, Any]:
         "verify": {"wall_s": verify_wall, "calls": ver["calls"],
                    "calls_per_identity": ver["calls"] / n,
                    "vs_first_copy": verify_wall / first_wall},
+        "ray": None if on_ray is None else {
+            "wall_s": on_ray["wall_s"], "engine_s": on_ray["seconds"],
+            "ids_per_s": n / on_ray["seconds"], "records_per_s": records / on_ray["seconds"],
+            "calls": on_ray["calls"]},
     }
 
 
@@ -160,6 +173,11 @@ def table(r: dict[str, Any]) -> str:
         f"| {noop['calls_per_identity']:.2f} |",
         f"| verify (identical) | {ver['wall_s']:.1f} | {r['identities'] / ver['wall_s']:.0f} "
         f"| - | {ver['calls']:,} | {ver['calls_per_identity']:.2f} |",
+        *([] if r.get("ray") is None else [
+            f"| first copy, `--engine ray --shards 2` (engine s {r['ray']['engine_s']:.1f}; "
+            f"rates over it) | {r['ray']['wall_s']:.1f} | {r['ray']['ids_per_s']:.0f} "
+            f"| {r['ray']['records_per_s']:.0f} | {r['ray']['calls']:,} "
+            f"| {r['ray']['calls'] / r['identities']:.2f} |"]),
         "",
         f"verify costs {ver['vs_first_copy']:.2f}x the first copy's time (it reads every "
         "record of both sides and writes nothing).",
@@ -171,8 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--identities", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--readme", action="store_true", help="write the figures into README.md")
+    p.add_argument("--ray", action="store_true", help="also the first copy on Ray, 2 shards")
     args = p.parse_args(argv)
-    result = run(args.identities, args.concurrency)
+    result = run(args.identities, args.concurrency, args.ray)
     text = table(result)
     print(json.dumps(result), file=sys.stderr)
     print(text)

@@ -1,12 +1,8 @@
 """cognitosync_async: an asyncio-native, typed SDK for Amazon Cognito Sync."""
 
 from ._client import CognitoSyncClient
-from ._credentials import (
-    Credentials,
-    CredentialsProvider,
-    DefaultCredentialsProvider,
-    RefreshableCredentials,
-)
+from ._credential_chain import DefaultCredentialsProvider
+from ._credentials import Credentials, CredentialsProvider, RefreshableCredentials
 from ._dataset import (
     ConflictPolicy,
     DatasetHandle,
@@ -81,6 +77,7 @@ from ._models import (
     Record,
     RecordPatch,
     RegisterDeviceResponse,
+    ResponseMetadata,
     SetCognitoEventsResponse,
     SetIdentityPoolConfigurationResponse,
     SubscribeToDatasetResponse,
@@ -173,6 +170,7 @@ __all__ = [
     "ResourceConflictException",
     "ResourceNotFoundException",
     "ResponseEvent",
+    "ResponseMetadata",
     "ResponseParseError",
     "RetryEvent",
     "ServiceError",

@@ -34,7 +34,8 @@ from tenacity import RetryCallState
 
 from . import _sigv4
 from ._clock import SKEW_CODES, Clock
-from ._credentials import Credentials, CredentialsProvider, as_provider
+from ._credential_chain import as_provider
+from ._credentials import Credentials, CredentialsProvider
 from ._endpoints import check_region, default_endpoint, dns_hint, host_header, is_dns_failure
 from ._events import (
     GLOBAL_HOOKS,

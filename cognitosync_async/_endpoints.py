@@ -12,6 +12,7 @@ _REGION_NAME = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?")
 
 
 def default_endpoint(region: str, service: str = "cognito-sync") -> str:
+    """``https://{service}.{region}.amazonaws.com`` (``.com.cn`` for ``cn-*`` regions)."""
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"https://{service}.{region}.{suffix}"
 

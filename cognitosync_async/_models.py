@@ -9,15 +9,42 @@ ignoring unknown members and reading ``null`` as absent, as botocore does.
 from __future__ import annotations
 
 import calendar
+import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from . import _validation as val
+from ._exceptions import ParamValidationError
 
 T = TypeVar("T")
+
+_fast_loads: Callable[[bytes], Any] | None
+try:  # the ``speedups`` extra
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - the default install
+    _fast_loads = None
+else:
+    _fast_loads = _orjson.loads
+
+
+def loads(body: bytes) -> Any:
+    """An answer's JSON, read as ``json.loads`` reads it.
+
+    With orjson installed (the ``speedups`` extra) it reads the body; a body
+    orjson refuses but ``json.loads`` accepts (integers beyond 64 bits, lone
+    surrogates, NaN, UTF-16) is read by ``json.loads``, so both installs
+    accept the same answers and give the same values.
+    """
+    if _fast_loads is not None:
+        try:
+            return _fast_loads(body)
+        except ValueError:
+            pass
+    return json.loads(body)
 _UTC = timezone.utc
 Converter = Callable[[Any], Any]
 
@@ -35,22 +62,57 @@ def _wire(name: str, *, conv: Converter | None = None, **kw: Any) -> Any:
 # Inputs
 
 
-@attrs.frozen(kw_only=False)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_VALUE_MAX = 1_048_575
+
+
+def _patch_ok(op: Any, key: Any, sync_count: Any, value: Any, date: Any) -> bool:
+    """A valid patch's fields, in one expression (``_PATCH_RULES`` word an error)."""
+    return (
+        (op == "replace" or op == "remove") and type(op) is str
+        and type(key) is str and 0 < len(key) <= 1024
+        and (key.isascii() or not _SURROGATE.search(key))
+        and type(sync_count) is int and _LONG_MIN <= sync_count <= _LONG_MAX
+        and (value is None or (
+            type(value) is str and len(value) <= _VALUE_MAX
+            and (value.isascii() or not _SURROGATE.search(value))
+        ))
+        and (date is None or val.timestamp_ok(date))
+    )
+
+
+# the rules of each field, run only for a patch that failed ``_patch_ok``: they
+# decide which field broke which rule and word the ParamValidationError
+_PATCH_RULES = {
+    "op": val.OPERATION,
+    "key": val.RECORD_KEY,
+    "sync_count": val.LONG,
+    "value": val.optional(val.RECORD_VALUE),
+    "device_last_modified_date": val.optional(val.timestamp()),
+}
+
+
+@attrs.define(kw_only=False)
 class RecordPatch:
     """One change to a record: ``op`` is ``"replace"`` (with ``value``) or ``"remove"``.
 
     ``sync_count`` is the record's current sync count (0 for a key never seen).
+    Validated when built (one check of all fields), and again, with any field
+    assigned since, when a call sends it.
     """
 
-    op: str = attrs.field(validator=val.OPERATION)
-    key: str = attrs.field(validator=val.RECORD_KEY)
-    sync_count: int = attrs.field(validator=val.LONG)
-    value: str | None = attrs.field(
-        default=None, validator=val.optional(val.RECORD_VALUE)
-    )
-    device_last_modified_date: datetime | None = attrs.field(
-        default=None, validator=val.optional(val.timestamp())
-    )
+    op: str
+    key: str
+    sync_count: int
+    value: str | None = None
+    device_last_modified_date: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not _patch_ok(
+            self.op, self.key, self.sync_count, self.value, self.device_last_modified_date
+        ):
+            _explain_patch(self)
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Op": self.op, "Key": self.key}
@@ -60,6 +122,35 @@ class RecordPatch:
         if self.device_last_modified_date is not None:
             out["DeviceLastModifiedDate"] = epoch_seconds(self.device_last_modified_date)
         return out
+
+
+def _explain_patch(patch: RecordPatch) -> None:
+    for field in attrs.fields(RecordPatch):
+        _PATCH_RULES[field.name](patch, field, getattr(patch, field.name))
+
+
+def patches_wire(value: Any) -> list[dict[str, Any]]:
+    """The wire form of a call's ``record_patches``, each patch checked again
+    (a field may have been assigned since it was built) in the same pass."""
+    if type(value) is not list:
+        raise ParamValidationError("record_patches", "must be a list of RecordPatch")
+    out: list[dict[str, Any]] = []
+    append = out.append
+    ok = _patch_ok
+    for p in value:
+        if type(p) is not RecordPatch:
+            raise ParamValidationError("record_patches", "must be a list of RecordPatch")
+        op, key, n, v, date = p.op, p.key, p.sync_count, p.value, p.device_last_modified_date
+        if not ok(op, key, n, v, date):
+            _explain_patch(p)
+        if v is None:
+            d: dict[str, Any] = {"Op": op, "Key": key, "SyncCount": n}
+        else:
+            d = {"Op": op, "Key": key, "Value": v, "SyncCount": n}
+        if date is not None:
+            d["DeviceLastModifiedDate"] = epoch_seconds(date)
+        append(d)
+    return out
 
 
 @attrs.frozen
@@ -142,27 +233,67 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _list(conv: Converter) -> Converter:
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        return [None if item is None else conv(item) for item in value]
-
-    return convert
+class AnswerShapeError(TypeError):
+    """A member of an answer has the wrong JSON type (named in the message);
+    the client turns it into ``ResponseParseError``."""
 
 
-def _nested(cls: type) -> Converter:
-    def convert(value: Any) -> Any:
-        return None if value is None else parse(cls, value)
+def _kind_name(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number", type(None): "null"}.get(type(value), "?")
 
-    return convert
+
+def _shape_error(member: str, expected: str, value: Any) -> AnswerShapeError:
+    return AnswerShapeError(f"member {member}: expected {expected}, got {_kind_name(value)}")
 
 
 _from_epoch = datetime.fromtimestamp
+# the range datetime.fromtimestamp(v, utc) accepts (years 1..9999)
+_MIN_EPOCH = -62135596800.0
+_MAX_EPOCH = 253402300799.0
+
+
+def _timestamp(member: str, value: Any) -> datetime | None:
+    """A checked, eagerly converted timestamp (numbers, numeric or ISO strings)."""
+    if value is None:
+        return None
+    if type(value) is bool or not isinstance(value, (int, float, str)):
+        raise _shape_error(member, "a timestamp", value)
+    return parse_timestamp(value)
+
+
+class _LazyTimes:
+    """Slots for the raw epoch numbers of a parsed record's two timestamps.
+
+    A parsed ``Record`` leaves a numeric timestamp's own slot unset and keeps
+    the number here; the first read of the attribute (``__getattr__`` runs
+    only for an unset slot) converts it to the aware datetime and fills the
+    slot, so later reads cost a plain slot read. Numbers are range-checked
+    while parsing, so that conversion cannot fail. A ``Record`` built by
+    hand sets both slots in ``__init__`` and never comes here.
+    """
+
+    __slots__ = ("_lmd_raw", "_dlmd_raw")
+    _lmd_raw: float
+    _dlmd_raw: float
+
+    if not TYPE_CHECKING:  # (a __getattr__ would make every attribute name type-check)
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "last_modified_date":
+                value = _from_epoch(self._lmd_raw, _UTC)
+            elif name == "device_last_modified_date":
+                value = _from_epoch(self._dlmd_raw, _UTC)
+            else:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}"
+                )
+            object.__setattr__(self, name, value)
+            return value
 
 
 @attrs.define
-class Record:
+class Record(_LazyTimes):
     """A record of a dataset; a removed record (tombstone) has ``value`` None."""
 
     key: str | None = _wire("Key")
@@ -175,44 +306,113 @@ class Record:
     )
 
 
-def _records(value: Any) -> Any:
-    """The hot path of ListRecords/UpdateRecords: a page of records.
+def _records(value: Any, member: str = "Records") -> list[Record]:
+    """The hot path of ListRecords/UpdateRecords: a page of records, checked.
 
-    JSON numbers with a fraction (the service's timestamps) go straight to
-    the datetime, anything else through ``parse_timestamp``. The records that
-    one sync wrote share their ``LastModifiedDate`` (the server's write time),
-    and those a device wrote at once their ``DeviceLastModifiedDate``, so
-    within a page each distinct timestamp is converted once.
+    Each record is built without ``__init__`` (six slot stores), its member
+    types checked in one expression for the usual shape (string key, string
+    or null value and modifier, integer sync count, numeric or null dates);
+    anything else goes through ``_record_slow``, which converts or names the
+    member of the wrong type. Numeric timestamps are converted when first read.
     """
     if value is None:
-        return None
-    record = Record
-    utc = _UTC
-    from_epoch = _from_epoch
-    times: dict[float, datetime] = {}
-    out: list[Record | None] = []
+        return []
+    if type(value) is not list:
+        raise _shape_error(member, "a list", value)
+    new = object.__new__
+    cls = Record
+    fl, st, it, none = float, str, int, None
+    lo, hi = _MIN_EPOCH, _MAX_EPOCH
+    out: list[Record] = []
     append = out.append
     for d in value:
-        if d is None:
-            append(None)
-            continue
+        if type(d) is not dict:
+            raise _shape_error(f"{member}[{len(out)}]", "an object", d)
         g = d.get
+        k = g("Key")
+        v = g("Value")
+        n = g("SyncCount")
         lmd = g("LastModifiedDate")
+        by = g("LastModifiedBy")
         dlmd = g("DeviceLastModifiedDate")
-        if type(lmd) is float:
-            last = times.get(lmd)
-            if last is None:
-                last = times[lmd] = from_epoch(lmd, utc)
+        r = new(cls)
+        if (
+            type(k) is st
+            and (v is none or type(v) is st)
+            and type(n) is it
+            and (by is none or type(by) is st)
+            and type(lmd) is fl
+            and lo <= lmd <= hi
+            and (dlmd is none or (type(dlmd) is fl and lo <= dlmd <= hi))
+        ):
+            r.key = k
+            r.value = v
+            r.sync_count = n
+            r.last_modified_by = by
+            r._lmd_raw = lmd  # type: ignore[misc]  # a slot of the base class
+            if dlmd is none:
+                r.device_last_modified_date = none
+            else:
+                r._dlmd_raw = dlmd  # type: ignore[misc]
         else:
-            last = parse_timestamp(lmd)
-        if type(dlmd) is float:
-            device = times.get(dlmd)
-            if device is None:
-                device = times[dlmd] = from_epoch(dlmd, utc)
-        else:
-            device = parse_timestamp(dlmd)
-        append(record(g("Key"), g("Value"), g("SyncCount"), last, g("LastModifiedBy"), device))
+            _record_slow(r, d, f"{member}[{len(out)}]")
+        append(r)
     return out
+
+
+def _record_slow(r: Record, d: dict[str, Any], where: str) -> None:
+    g = d.get
+    item: Any
+    for name, wire in (("key", "Key"), ("value", "Value"), ("last_modified_by", "LastModifiedBy")):
+        item = g(wire)
+        if item is not None and type(item) is not str:
+            raise _shape_error(f"{where}.{wire}", "a string", item)
+        object.__setattr__(r, name, item)
+    n = g("SyncCount")
+    if n is not None and (type(n) is not int):
+        raise _shape_error(f"{where}.SyncCount", "an integer", n)
+    r.sync_count = n
+    for name, raw, wire in (
+        ("last_modified_date", "_lmd_raw", "LastModifiedDate"),
+        ("device_last_modified_date", "_dlmd_raw", "DeviceLastModifiedDate"),
+    ):
+        item = g(wire)
+        if type(item) in (int, float) and _MIN_EPOCH <= item <= _MAX_EPOCH:
+            object.__setattr__(r, raw, item)  # converted when first read
+        else:
+            object.__setattr__(r, name, _timestamp(f"{where}.{wire}", item))
+
+
+@attrs.frozen
+class ResponseMetadata:
+    """What boto3 puts in ``ResponseMetadata``: the answer's ``x-amzn-RequestId``,
+    its HTTP status, and the attempts the call took (1 when the first succeeded)."""
+
+    request_id: str | None = attrs.field(default=None, metadata={"wire": "RequestId"})
+    http_status_code: int = attrs.field(default=0, metadata={"wire": "HTTPStatusCode"})
+    attempts: int = attrs.field(default=0, metadata={"wire": "Attempts"})
+
+
+_NO_METADATA = ResponseMetadata()
+
+
+class _Response:
+    """Base of every ``<Operation>Response``, whose last field is
+    ``response_metadata`` (keyword-only, not compared: equal answers compare
+    equal); a response built by hand has ``ResponseMetadata()``."""
+
+    __slots__ = ()
+
+
+def _metadata_field() -> Any:
+    return attrs.field(
+        default=_NO_METADATA, kw_only=True, eq=False, metadata={"wire": "ResponseMetadata"}
+    )
+
+
+def _list_field(name: str) -> Any:
+    """A list output member: ``[]`` when the service left it out."""
+    return attrs.field(factory=list, metadata={"wire": name})
 
 
 @attrs.define
@@ -244,34 +444,39 @@ class IdentityUsage:
 
 
 @attrs.define
-class BulkPublishResponse:
+class BulkPublishResponse(_Response):
     identity_pool_id: str | None = _wire("IdentityPoolId")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class DeleteDatasetResponse:
-    dataset: Dataset | None = _wire("Dataset", conv=_nested(Dataset))
+class DeleteDatasetResponse(_Response):
+    dataset: Dataset | None = _wire("Dataset")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class DescribeDatasetResponse:
-    dataset: Dataset | None = _wire("Dataset", conv=_nested(Dataset))
+class DescribeDatasetResponse(_Response):
+    dataset: Dataset | None = _wire("Dataset")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class DescribeIdentityPoolUsageResponse:
+class DescribeIdentityPoolUsageResponse(_Response):
     identity_pool_usage: IdentityPoolUsage | None = _wire(
-        "IdentityPoolUsage", conv=_nested(IdentityPoolUsage)
+        "IdentityPoolUsage"
     )
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class DescribeIdentityUsageResponse:
-    identity_usage: IdentityUsage | None = _wire("IdentityUsage", conv=_nested(IdentityUsage))
+class DescribeIdentityUsageResponse(_Response):
+    identity_usage: IdentityUsage | None = _wire("IdentityUsage")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class GetBulkPublishDetailsResponse:
+class GetBulkPublishDetailsResponse(_Response):
     identity_pool_id: str | None = _wire("IdentityPoolId")
     bulk_publish_start_time: datetime | None = _wire("BulkPublishStartTime", conv=parse_timestamp)
     bulk_publish_complete_time: datetime | None = _wire(
@@ -279,120 +484,211 @@ class GetBulkPublishDetailsResponse:
     )
     bulk_publish_status: str | None = _wire("BulkPublishStatus")
     failure_message: str | None = _wire("FailureMessage")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class GetCognitoEventsResponse:
+class GetCognitoEventsResponse(_Response):
     events: dict[str, str] | None = _wire("Events")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class GetIdentityPoolConfigurationResponse:
+class GetIdentityPoolConfigurationResponse(_Response):
     identity_pool_id: str | None = _wire("IdentityPoolId")
-    push_sync: PushSync | None = _wire("PushSync", conv=_nested(PushSync))
-    cognito_streams: CognitoStreams | None = _wire("CognitoStreams", conv=_nested(CognitoStreams))
+    push_sync: PushSync | None = _wire("PushSync")
+    cognito_streams: CognitoStreams | None = _wire("CognitoStreams")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class ListDatasetsResponse:
-    datasets: list[Dataset] | None = _wire("Datasets", conv=_list(_nested(Dataset)))
+class ListDatasetsResponse(_Response):
+    datasets: list[Dataset] = _list_field("Datasets")
     count: int | None = _wire("Count")
     next_token: str | None = _wire("NextToken")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class ListIdentityPoolUsageResponse:
-    identity_pool_usages: list[IdentityPoolUsage] | None = _wire(
-        "IdentityPoolUsages", conv=_list(_nested(IdentityPoolUsage))
-    )
+class ListIdentityPoolUsageResponse(_Response):
+    identity_pool_usages: list[IdentityPoolUsage] = _list_field("IdentityPoolUsages")
     max_results: int | None = _wire("MaxResults")
     count: int | None = _wire("Count")
     next_token: str | None = _wire("NextToken")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class ListRecordsResponse:
-    records: list[Record] | None = _wire("Records", conv=_records)
+class ListRecordsResponse(_Response):
+    records: list[Record] = _list_field("Records")
     next_token: str | None = _wire("NextToken")
     count: int | None = _wire("Count")
     dataset_sync_count: int | None = _wire("DatasetSyncCount")
     last_modified_by: str | None = _wire("LastModifiedBy")
-    merged_dataset_names: list[str] | None = _wire("MergedDatasetNames")
+    merged_dataset_names: list[str] = _list_field("MergedDatasetNames")
     dataset_exists: bool | None = _wire("DatasetExists")
     dataset_deleted_after_requested_sync_count: bool | None = _wire(
         "DatasetDeletedAfterRequestedSyncCount"
     )
     sync_session_token: str | None = _wire("SyncSessionToken")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class RegisterDeviceResponse:
+class RegisterDeviceResponse(_Response):
     device_id: str | None = _wire("DeviceId")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class SetCognitoEventsResponse:
-    pass
+class SetCognitoEventsResponse(_Response):
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class SetIdentityPoolConfigurationResponse:
+class SetIdentityPoolConfigurationResponse(_Response):
     identity_pool_id: str | None = _wire("IdentityPoolId")
-    push_sync: PushSync | None = _wire("PushSync", conv=_nested(PushSync))
-    cognito_streams: CognitoStreams | None = _wire("CognitoStreams", conv=_nested(CognitoStreams))
+    push_sync: PushSync | None = _wire("PushSync")
+    cognito_streams: CognitoStreams | None = _wire("CognitoStreams")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class SubscribeToDatasetResponse:
-    pass
+class SubscribeToDatasetResponse(_Response):
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class UnsubscribeFromDatasetResponse:
-    pass
+class UnsubscribeFromDatasetResponse(_Response):
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 @attrs.define
-class UpdateRecordsResponse:
-    records: list[Record] | None = _wire("Records", conv=_records)
+class UpdateRecordsResponse(_Response):
+    records: list[Record] = _list_field("Records")
+    response_metadata: ResponseMetadata = _metadata_field()
 
 
 # --------------------------------------------------------------------------
-# Parsing: one converter per field (``conv`` in its metadata), read once per class.
+# Parsing: one compiled function per output class, made on first use from its
+# fields: the wire name (``wire`` in the metadata), the annotation (the JSON
+# type checked: str, int, bool, a timestamp, a nested class, a list of
+# either) and any custom converter (``conv``). Unknown members are ignored,
+# ``null`` is an absent member; a member of the wrong JSON type raises
+# ``AnswerShapeError`` naming it. Enums are plain strings (an unknown value is kept).
 
-_PLANS: dict[type, tuple[tuple[str, Converter], ...]] = {}
-
-
-def _plan(cls: type) -> tuple[tuple[str, Converter], ...]:
-    plan = _PLANS.get(cls)
-    if plan is None:
-        plan = tuple(
-            (f.metadata["wire"], f.metadata.get("conv", _identity))
-            for f in attrs.fields(cls)
-        )
-        _PLANS[cls] = plan
-    return plan
-
-
+_PARSERS: dict[type, Callable[[Any, str], Any]] = {}
 _UNVALIDATED = (PushSync, CognitoStreams)
+_CLASSES: dict[str, type] = {}
 
 
-def parse(cls: type[T], data: Any) -> T:
-    """An instance of ``cls`` from a JSON object of the service's output.
+def _check_list(member: str, value: Any, item: Callable[[Any, str], Any] | None) -> list[Any]:
+    if type(value) is not list:
+        raise _shape_error(member, "a list", value)
+    if item is None:  # list of strings
+        for i, x in enumerate(value):
+            if type(x) is not str:
+                raise _shape_error(f"{member}[{i}]", "a string", x)
+        return value
+    out = []
+    for i, x in enumerate(value):
+        if type(x) is not dict:
+            raise _shape_error(f"{member}[{i}]", "an object", x)
+        out.append(item(x, f"{member}[{i}]."))
+    return out
 
-    Input classes that also appear in outputs are built without their
-    validators: an answer's unknown enum value is kept, never an error.
-    """
-    if not isinstance(data, dict):
-        raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
-    g = data.get
+
+def _check_map(member: str, value: Any) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise _shape_error(member, "an object", value)
+    for k, x in value.items():
+        if x is not None and type(x) is not str:
+            raise _shape_error(f"{member}.{k}", "a string", x)
+    return value
+
+
+def _compile(cls: type) -> Callable[[Any, str], Any]:
+    """``parse_<cls>(data, prefix)``, generated from the fields of ``cls``."""
+    names: dict[str, Any] = {
+        "_err": _shape_error, "_ts": _timestamp, "_list": _check_list, "_map": _check_map,
+        "_records": _records, "cls": cls, "_new": object.__new__, "_set": object.__setattr__,
+    }
+    lines = [
+        "def parse(data, p):",
+        "    if type(data) is not dict:",
+        f"        raise _err(p.rstrip('.') or {cls.__name__!r}, 'an object', data)",
+        "    g = data.get",
+    ]
     args = []
-    for wire, conv in _plan(cls):
-        value = g(wire)
-        args.append(value if value is None or conv is _identity else conv(value))
-    if cls in _UNVALIDATED:
-        inst = object.__new__(cls)
-        for field, value in zip(attrs.fields(cls), args, strict=True):  # type: ignore[arg-type]
-            object.__setattr__(inst, field.name, value)
-        return inst
-    return cls(*args)
+    for i, f in enumerate(attrs.fields(cls)):
+        if f.name == "response_metadata":
+            continue  # not an output member: ``parse`` sets it
+        wire = f.metadata["wire"]
+        v = f"a{i}"
+        args.append((f.name, v))
+        lines.append(f"    {v} = g({wire!r})")
+        where = f"p + {wire!r}"
+        conv = f.metadata.get("conv")
+        typ = str(f.type).replace(" ", "")
+        optional = typ.endswith("|None")
+        base = typ.removesuffix("|None")
+        if conv is not None and conv is not parse_timestamp:
+            names[f"c{i}"] = conv
+            lines.append(f"    if {v} is not None: {v} = c{i}({v})")
+        elif base == "datetime":
+            lines.append(f"    if {v} is not None: {v} = _ts({where}, {v})")
+        elif base in ("str", "int", "bool"):
+            what = {"str": "a string", "int": "an integer", "bool": "a boolean"}[base]
+            lines.append(
+                f"    if {v} is not None and type({v}) is not {base}: "
+                f"raise _err({where}, {what!r}, {v})"
+            )
+        elif base == "list[Record]":
+            lines.append(f"    {v} = _records({v}, {where})")
+        elif base.startswith("list[") and base.endswith("]"):
+            item = base[5:-1]
+            if item == "str":
+                names[f"i{i}"] = None
+            else:
+                names[f"i{i}"] = _parser(_CLASSES[item])
+            empty = "None" if optional else "[]"
+            lines.append(f"    {v} = {empty} if {v} is None else _list({where}, {v}, i{i})")
+        elif base.startswith("dict["):
+            lines.append(f"    if {v} is not None: {v} = _map({where}, {v})")
+        elif base in _CLASSES:
+            names[f"n{i}"] = _parser(_CLASSES[base])
+            lines.append(f"    if {v} is not None: {v} = n{i}({v}, {where} + '.')")
+        else:  # pragma: no cover - a new annotation needs a rule here
+            raise TypeError(f"no parse rule for {cls.__name__}.{f.name}: {f.type}")
+    if cls in _UNVALIDATED:  # built without validators: an unknown enum value is kept
+        lines.append("    inst = _new(cls)")
+        lines += [f"    _set(inst, {name!r}, {v})" for name, v in args]
+        lines.append("    return inst")
+    else:
+        lines.append(f"    return cls({', '.join(v for _, v in args)})")
+    exec("\n".join(lines), names)  # noqa: S102 - code generated from the class's own fields
+    fn: Callable[[Any, str], Any] = names["parse"]
+    return fn
+
+
+def _parser(cls: type) -> Callable[[Any, str], Any]:
+    fn = _PARSERS.get(cls)
+    if fn is None:
+        _CLASSES.setdefault(cls.__name__, cls)
+        fn = _PARSERS[cls] = _compile(cls)
+    return fn
+
+
+for _cls in (Dataset, IdentityPoolUsage, IdentityUsage, PushSync, CognitoStreams, Record):
+    _CLASSES[_cls.__name__] = _cls
+
+
+def parse(cls: type[T], data: Any, metadata: ResponseMetadata | None = None) -> T:
+    """An instance of ``cls`` from a JSON object of the service's output
+    (``AnswerShapeError`` names a member of the wrong type); ``metadata``
+    becomes a response's ``response_metadata``."""
+    fn = _PARSERS.get(cls) or _parser(cls)
+    inst: T = fn(data, "")
+    if metadata is not None and isinstance(inst, _Response):
+        inst.response_metadata = metadata  # type: ignore[attr-defined]
+    return inst

@@ -356,6 +356,8 @@ def build_request(op: Operation[Any], values: dict[str, Any]) -> WireRequest:
             query.append(f"{member.wire}={_query_value(value)}")
         elif loc == "header":
             headers[member.wire] = value
+        elif member.name == "record_patches":  # checked again and serialised in one pass
+            body[member.wire] = m.patches_wire(value)
         else:
             body[member.wire] = _body_value(value)
     payload = b""

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from ._exceptions import ResponseParseError, ServiceError, cut_message, service_error
 from ._http import HTTPResponse
-from ._models import parse
+from ._models import ResponseMetadata, loads, parse
 from ._operations import Operation
 from ._retry import parse_retry_after
 
@@ -22,15 +22,15 @@ _SIGNATURE = re.compile(r"(?i)(signature=)[0-9a-f]{16,}")
 
 
 def read_answer(op: Operation[_R], resp: HTTPResponse, attempt: int) -> _R:
-    """The response of a 2xx answer, the ``attempt`` that got it.
-
-    ``attempt`` is for ``response_metadata`` (``request_id``, status, attempts),
-    which the response classes carry once they have the field.
-    """
+    """The response of a 2xx answer, with its ``response_metadata`` (request id,
+    status, and ``attempt``: the attempts the call took)."""
     body = resp.body
     try:
-        data = json.loads(body) if body else {}
-        return parse(op.output, data)
+        data = loads(body) if body else {}
+        return parse(
+            op.output, data,
+            ResponseMetadata(resp.headers.get("x-amzn-RequestId"), resp.status, attempt),
+        )
     except (
         ValueError, TypeError, AttributeError, OverflowError, OSError, RecursionError
     ) as exc:

@@ -1,6 +1,7 @@
 """AWS Signature Version 4, as pure functions.
 
-The signing-key derivation is aws-requests-auth's (``getSignatureKey``).
+The signing-key derivation is aws-requests-auth's (``getSignatureKey``),
+imported at the first signing (it pulls in ``requests``).
 The canonical path and query are computed here, on the already-encoded
 path and query that go on the wire, because aws-requests-auth's helpers
 want a ``requests`` object and sort query pairs as ``"k=v"`` strings
@@ -21,8 +22,6 @@ from datetime import datetime
 from functools import lru_cache
 from urllib.parse import quote
 
-from aws_requests_auth.aws_auth import getSignatureKey
-
 ALGORITHM = "AWS4-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _sha256 = hashlib.sha256
@@ -30,7 +29,14 @@ _sha256 = hashlib.sha256
 
 @lru_cache(maxsize=64)
 def signing_key(secret_access_key: str, datestamp: str, region: str, service: str) -> bytes:
-    """The derived key for one day, region and service (cached: it changes daily)."""
+    """The derived key for one day, region and service (cached: it changes daily).
+
+    aws-requests-auth is imported here, at the first signing, not with the
+    package: its module imports ``requests``, and ``import cognitosync_async``
+    loads no synchronous HTTP library.
+    """
+    from aws_requests_auth.aws_auth import getSignatureKey
+
     key: bytes = getSignatureKey(secret_access_key, datestamp, region, service)
     return key
 

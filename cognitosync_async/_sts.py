@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from . import _sigv4
 from ._credentials import Credentials
+from ._endpoints import host_header
 from ._exceptions import ResponseParseError, ServiceError, service_error
 from ._transport import USER_AGENT
 
@@ -124,10 +125,9 @@ async def call(
 ) -> Credentials:
     """One STS call; ``credentials`` None sends it unsigned (AssumeRoleWithWebIdentity)."""
     from . import _http_once
-    from ._endpoints import host_header as _host_header
 
     endpoint = endpoint_url or default_endpoint(region)
-    base, host = _host_header(endpoint)
+    base, host = host_header(endpoint)
     body = _form([("Action", action), ("Version", VERSION), *params])
     headers = {
         "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import IO, Any
 
 from ._client import CognitoSyncClient
-from ._credentials import DefaultCredentialsProvider
+from ._credential_chain import DefaultCredentialsProvider
 from ._dataset import SyncConflictError
 from ._exceptions import (
     CognitoSyncError,
@@ -582,9 +582,7 @@ async def cmd_mirror(args: argparse.Namespace) -> int:
     from .mirror import MirrorSummary, mirror
 
     if args.engine == "ray":
-        # the Ray engine (cognitosync_async.mirror.ray) arrives with the 'ray' extra
-        raise UsageError("--engine ray needs the 'ray' extra: pip install "
-                         "'cognitosync-async[ray]' (not available in this version)")
+        return await _mirror_on_ray(args)
     if args.shards is not None or args.ray_address is not None:
         raise UsageError("--shards and --ray-address go with --engine ray "
                          "(with --engine local, run one process per --shard K/N)")
@@ -613,6 +611,56 @@ async def cmd_mirror(args: argparse.Namespace) -> int:
                     raise
         finally:
             await target.close()
+    finally:
+        if source is not None and source is not sys.stdin:
+            source.close()
+    _report_mirror(summary, args)
+    return EXIT_OK if summary.failed == 0 else EXIT_ERROR
+
+
+async def _mirror_on_ray(args: argparse.Namespace) -> int:
+    """``mirror --engine ray --shards N``: the shards as Ray actors (the 'ray' extra)."""
+    from .mirror import MirrorSummary
+
+    if args.shards is None or args.shards < 1:
+        raise UsageError("--engine ray needs --shards N (N >= 1)")
+    if args.shard is not None:
+        raise UsageError("--shard K/N goes with --engine local (--engine ray runs all "
+                         "--shards N)")
+    try:
+        from .mirror.ray import ClientOptions, mirror_on_ray
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] != "ray":
+            raise
+        raise UsageError("--engine ray needs the 'ray' extra: pip install "
+                         "'cognitosync-async[ray]'") from None
+    if args.max_attempts < 1:
+        raise UsageError("--max-attempts must be >= 1")
+    _, target, source = _mirror_inputs(args)
+    region = _region(args)
+    await _open_target(target)  # the layout checked (or the table created) once, here
+    await target.close()
+    total = None
+    if source is not None and args.identities != "-":
+        total = await asyncio.to_thread(_count_lines, args.identities)
+    identities = identities_from(source) if source is not None else identities_of_pool(
+        args.identity_pool_id, region=region, credentials=_credentials(args),
+        endpoint_url=args.identity_endpoint_url or args.endpoint_url)
+    summary = MirrorSummary()
+    try:
+        await mirror_on_ray(
+            ClientOptions(region, endpoint_url=args.endpoint_url,
+                          max_attempts=args.max_attempts, profile=args.profile),
+            identity_pool_id=args.identity_pool_id, target=args.target,
+            identities=identities, shards=args.shards, address=args.ray_address,
+            concurrency=args.concurrency, rate=args.rate,
+            whole_pool=source is None, summary=summary,
+            progress=Progress("mirror", total, sys.stderr.isatty() and not args.quiet),
+        )
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        summary.interrupted = True
+        _report_mirror(summary, args)
+        raise
     finally:
         if source is not None and source is not sys.stdin:
             source.close()

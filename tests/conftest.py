@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -43,6 +45,24 @@ def _isolated_aws_environment(
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(Path(home) / ".aws" / "credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     yield
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--uvloop", action="store_true",
+        help="run every test on uvloop (installs uvloop's event loop policy)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The policy, not only pytest-asyncio's loop: tests that call asyncio.run
+    # (and the clients, services and threads they start) then run on uvloop too.
+    if config.getoption("--uvloop"):
+        import uvloop
+
+        with warnings.catch_warnings():  # policies are deprecated from Python 3.14
+            warnings.simplefilter("ignore", DeprecationWarning)
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 @pytest.fixture

@@ -295,10 +295,20 @@ def test_bad_input_is_exit_2_and_nothing_written(
 
 
 def test_dynamodb_target_says_what_it_needs(svc: LocalCognitoSync, tmp_path: Path) -> None:
-    if importlib.util.find_spec("cognitosync_async.mirror.dynamodb") is not None:
+    if importlib.util.find_spec("aiobotocore") is not None:
         pytest.skip("the dynamodb target is installed (its own tests cover it)")
     r = cli(svc, tmp_path, "mirror", "--target", "dynamodb:copy")
     assert r.returncode == 2 and "dynamodb' extra" in r.stderr
+
+
+def test_ray_engine_says_what_it_needs(svc: LocalCognitoSync, tmp_path: Path) -> None:
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("the ray engine is installed (tests/test_mirror_ray.py covers it)")
+    db = tmp_path / "copy.db"
+    r = cli(svc, tmp_path, "mirror", "--target", f"sqlite:{db}", "--engine", "ray",
+            "--shards", "2")
+    assert r.returncode == 2 and "ray' extra" in r.stderr, r.stderr
+    assert not db.exists()
 
 
 def test_table_of_another_layout_is_exit_2(svc: LocalCognitoSync, tmp_path: Path) -> None:

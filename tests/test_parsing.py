@@ -214,6 +214,10 @@ def botocore_parse(op_name: str, status: int, headers: dict[str, str], body: byt
     }
     parsed = RestJSONParser().parse(response, shape)
     parsed.pop("ResponseMetadata", None)
+    if status < 300 and shape is not None:  # the contract: a list left out is [], never None
+        for name, member in shape.members.items():
+            if member.type_name == "list":
+                parsed.setdefault(name, [])
     return parsed
 
 
@@ -222,6 +226,8 @@ def to_wire_dict(value: Any) -> Any:
     if attrs.has(type(value)):
         out = {}
         for field in attrs.fields(type(value)):
+            if field.name == "response_metadata":
+                continue  # boto3's ResponseMetadata (popped from botocore's result too)
             item = getattr(value, field.name)
             if item is not None:
                 out[field.metadata["wire"]] = to_wire_dict(item)

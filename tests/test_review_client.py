@@ -31,7 +31,7 @@ from cognitosync_async import (
 )
 from cognitosync_async import _client as client_mod
 from cognitosync_async._config_files import load_shared_config
-from cognitosync_async._credentials import DefaultCredentialsProvider
+from cognitosync_async._credential_chain import DefaultCredentialsProvider
 from cognitosync_async.local import LocalCognitoSync
 
 DATASET_BODY = {"Dataset": {"DatasetName": DATASET}}

@@ -161,12 +161,8 @@ class LocalCognitoSync:
         except BaseException:
             await runner.cleanup()
             raise
-        server = site._server  # noqa: SLF001 - aiohttp exposes no public accessor
-        sockets = getattr(server, "sockets", None)  # asyncio's Server or uvloop's
-        if not sockets:
-            await runner.cleanup()
-            raise RuntimeError("the local service has no listening socket")
-        self.port = int(sockets[0].getsockname()[1])
+        # the runner's public socket names: any loop's server (uvloop's too)
+        self.port = int(runner.addresses[0][1])
         self._runner = runner
 
     async def aclose(self) -> None:

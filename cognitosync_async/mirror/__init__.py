@@ -18,7 +18,10 @@ compares both sides and is the cutover gate::
 Targets are named ``scheme:rest`` (``sqlite:PATH``; ``dynamodb:TABLE`` with
 the ``dynamodb`` extra) or passed as objects implementing :class:`Target`.
 ``shard="K/N"`` (or :class:`Shard`) limits a run to the identities of one
-shard (:func:`shard_of`), so N processes can share a pool.
+shard (:func:`shard_of`), so N processes can share a pool;
+``cognitosync_async.mirror.ray.mirror_on_ray`` (the ``ray`` extra) runs N
+shards as Ray actors. ``cognitosync_async.mirror.dynamodb.DynamoDBTarget``
+(the ``dynamodb`` extra) is the DynamoDB target; neither is imported here.
 """
 
 from __future__ import annotations
