@@ -29,6 +29,7 @@ from cognitosync_async import (
     RefreshableCredentials,
     RequestEvent,
     ResponseEvent,
+    ResponseMetadata,
     RetryEvent,
     ServiceError,
 )
@@ -76,7 +77,8 @@ async def test_retries_and_hooks_in_order() -> None:
     script = Script(error(500, "InternalErrorException"), error(503, "ServiceUnavailable"), OK)
     events, hooks = recorder()
     async with client(script, event_hooks=hooks) as c:
-        await c.get_cognito_events(identity_pool_id=POOL)
+        resp = await c.get_cognito_events(identity_pool_id=POOL)
+    assert resp.response_metadata == ResponseMetadata("rid-ok", 200, 3)
     kinds = [(type(e).__name__, getattr(e, "attempt", None)) for e in events]
     assert kinds == [
         ("CallStart", None),
@@ -161,7 +163,8 @@ async def test_skew_resend_is_a_counted_attempt_without_wait(
     async with client(script, max_attempts=2, retry_base_delay=5, retry_max_delay=5,
                       event_hooks=hooks) as c:
         c.rate_limiter = Counting()
-        await c.get_cognito_events(identity_pool_id=POOL)
+        resp = await c.get_cognito_events(identity_pool_id=POOL)
+    assert resp.response_metadata.attempts == 2  # the re-send is counted
     retry = [e for e in events if isinstance(e, RetryEvent)]
     assert [(e.attempt, e.delay) for e in retry] == [(1, 0.0)]  # no backoff for the re-send
     assert [e.attempt for e in events if isinstance(e, RequestEvent)] == [1, 2]
