@@ -45,8 +45,8 @@ def identity(i: int) -> str:
 async def _serve(n: int) -> None:
     """The seeded local service; prints its address, serves until stdin closes."""
     from cognitosync_async import CognitoSyncClient
-    from cognitosync_async._demo import progress_for, settings_for
     from cognitosync_async._fanout import fan_out
+    from cognitosync_async.cli.demo import progress_for, settings_for
     from cognitosync_async.local import LocalCognitoSync
 
     async with LocalCognitoSync(durable=False) as svc:

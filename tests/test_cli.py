@@ -73,20 +73,22 @@ def test_put_get_records_datasets_delete(svc: LocalCognitoSync, env: dict[str, s
     out = json.loads(r.stdout)
     assert sorted(out["written"]) == ["a=b", "empty", "theme"] and out["dataset_sync_count"] == 1
 
-    r = run(svc, env, "put", *where(1), "theme=dark", "--remove", "empty")
+    r = run(svc, env, "put", *where(1), "theme=dark", "--remove", "empty", "--output", "text")
     assert r.returncode == 0 and "wrote 1 record(s), 1 unchanged" in r.stdout
 
     r = run(svc, env, "get", *where(1), "--json", exe=CLI)
     assert json.loads(r.stdout) == {"theme": "dark", "a=b": "c"}
-    r = run(svc, env, "get", *where(1))
-    assert sorted(r.stdout.splitlines()) == ["a=b=c", "theme=dark"]
+    r = run(svc, env, "get", *where(1), "--output", "text")
+    assert r.stdout.splitlines() == ["KEY\tVALUE", "a=b\tc", "theme\tdark"]
 
     r = run(svc, env, "records", *where(1), "--json")
     data = json.loads(r.stdout)
     assert data["dataset_sync_count"] == 2
     assert {x["key"]: x["value"] for x in data["records"]}["empty"] is None  # tombstone
-    r = run(svc, env, "records", *where(1), "--since", "1")
-    assert r.stdout.splitlines() == ["2\tempty\t(removed)"]
+    r = run(svc, env, "records", *where(1), "--since", "1", "--output", "text")
+    header, row = r.stdout.splitlines()
+    assert header.startswith("SYNC_COUNT\tKEY\tVALUE\t")
+    assert row.split("\t")[:3] == ["2", "empty", "(removed)"]
 
     r = run(svc, env, "datasets", "--identity-pool-id", POOL, "--identity-id", ident(1), "--json")
     assert [d["dataset_name"] for d in json.loads(r.stdout)] == ["settings"]
@@ -191,7 +193,7 @@ def test_export_then_import_round_trip(
     listing.write_text("# identities\n" + "\n".join(ident(i) for i in ids) + f"\n{ident(100)}\n")
     out = tmp_path / "export.jsonl"
     r = run(svc, env, "export", "--identity-pool-id", POOL, "--identities", str(listing),
-            "--output", str(out), "--concurrency", "3", "--json", exe=CLI)
+            "--outfile", str(out), "--concurrency", "3", "--json", exe=CLI)
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert summary["done"] == 6 and summary["datasets"] == 9 and summary["failed"] == 0
@@ -262,7 +264,7 @@ def test_export_killed_halfway_resumes_exactly_once(
     listing.write_text("\n".join(ident(i) for i in ids) + "\n")
     out, ckpt = tmp_path / "out.jsonl", tmp_path / "out.ckpt"
     args = [*CLI, "export", "--endpoint-url", svc.endpoint_url, "--identity-pool-id", POOL,
-            "--identities", str(listing), "--output", str(out), "--checkpoint", str(ckpt),
+            "--identities", str(listing), "--outfile", str(out), "--checkpoint", str(ckpt),
             "--concurrency", "1"]
     svc.faults.latency = 0.03  # ~60 ms an identity: the kill lands mid-way
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -325,7 +327,7 @@ def test_export_interrupted_exits_130_and_resumes(
     listing.write_text("\n".join(ident(i) for i in ids) + "\n")
     out, ckpt = tmp_path / "out.jsonl", tmp_path / "out.ckpt"
     args = [*CLI, "export", "--endpoint-url", svc.endpoint_url, "--identity-pool-id", POOL,
-            "--identities", str(listing), "--output", str(out), "--checkpoint", str(ckpt),
+            "--identities", str(listing), "--outfile", str(out), "--checkpoint", str(ckpt),
             "--concurrency", "2"]
     svc.faults.latency = 0.03
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -367,7 +369,7 @@ def test_export_enumerates_pool_through_cognito_identity(
 
     asyncio.run(seed())
     out = tmp_path / "pool.jsonl"
-    r = run(svc, env, "export", "--identity-pool-id", pool, "--output", str(out), "--json",
+    r = run(svc, env, "export", "--identity-pool-id", pool, "--outfile", str(out), "--json",
             exe=CLI)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["done"] == 3

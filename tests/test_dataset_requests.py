@@ -16,7 +16,7 @@ from _httpserver import IDENTITY, POOL, Seen, Server, serve
 from aiohttp import web
 
 from cognitosync_async import ParamValidationError, RecordPatch
-from cognitosync_async._export import export_identity
+from cognitosync_async.cli.bulk import export_identity
 
 
 class Dataset:

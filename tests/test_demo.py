@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from cognitosync_async._demo import run_demo
+from cognitosync_async.cli.demo import run_demo
 
 
 def test_demo_subprocess_small_job(tmp_path: Path) -> None:
     out = tmp_path / "export.jsonl"
     r = subprocess.run(
         [sys.executable, "-m", "cognitosync_async.cli", "demo", "--identities", "40",
-         "--throttle-rate", "150", "--output", str(out), "--json"],
+         "--throttle-rate", "150", "--outfile", str(out), "--json"],
         capture_output=True, text=True, timeout=300,
     )
     assert r.returncode == 0, r.stdout + r.stderr

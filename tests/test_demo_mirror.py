@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cognitosync_async._demo import APP_CHANGES, run_demo
+from cognitosync_async.cli.demo import APP_CHANGES, run_demo
 
 
 async def test_demo_mirrors_remirrors_cheaply_and_verifies(

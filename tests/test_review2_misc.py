@@ -24,9 +24,9 @@ from cognitosync_async import (
     fan_out,
 )
 from cognitosync_async import _validation as val
-from cognitosync_async._export import lines_of
 from cognitosync_async._identity import CognitoIdentityClient
 from cognitosync_async._models import RecordPatch
+from cognitosync_async.cli.inputs import lines_of
 from cognitosync_async.local import LocalCognitoSync
 
 POOL = "us-east-1:00000000-0000-0000-0000-0000000000e1"

@@ -16,8 +16,9 @@ import pytest
 from _cli import CLI, cli_env
 
 from cognitosync_async import EndpointConnectionError, ResponseEvent
-from cognitosync_async._demo import run_demo
-from cognitosync_async._export import Checkpoint, CheckpointMismatch, lines_of
+from cognitosync_async.cli.checkpoint import Checkpoint, CheckpointMismatch
+from cognitosync_async.cli.demo import run_demo
+from cognitosync_async.cli.inputs import lines_of
 from cognitosync_async.local import LocalCognitoSync
 from cognitosync_async.mirror import CallCounter
 

@@ -32,7 +32,8 @@ from typing import Any
 import attrs
 
 from .._client import CognitoSyncClient
-from .._credentials import Credentials, DefaultCredentialsProvider
+from .._credential_chain import DefaultCredentialsProvider
+from .._credentials import Credentials
 from .._exceptions import ParamValidationError
 from ._engine import MirrorSummary, ProgressSink, mirror
 from ._shard import Shard, shard_of

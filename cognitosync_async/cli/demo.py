@@ -18,7 +18,6 @@ event hooks: one event per attempt (``mirror.counting_calls``).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 import time
@@ -28,11 +27,12 @@ from typing import Any
 
 import attrs
 
-from ._client import CognitoSyncClient
-from ._export import Summary, run_export
-from ._fanout import fan_out
-from ._models import Record, UpdateRecordsResponse
-from .mirror import MirrorSummary, VerifySummary, counting_calls, mirror, verify
+from .._client import CognitoSyncClient
+from .._fanout import fan_out
+from .._models import Record, UpdateRecordsResponse
+from ..mirror import MirrorSummary, VerifySummary, counting_calls, mirror, verify
+from .bulk import Summary, run_export
+from .output import emit_object
 
 POOL = "us-east-1:dea00000-0000-4000-8000-00000000de70"
 THEMES = ("light", "dark", "solarized", "high-contrast")
@@ -306,9 +306,10 @@ async def run_demo(
     throttle_rate: float = 250.0,
     output: str | None = None,
     as_json: bool = False,
+    output_format: str = "text",
 ) -> int:
     """Play the demo job; prints the report and returns the exit code (0 when all checks pass)."""
-    from .local import Faults, LocalCognitoSync
+    from ..local import Faults, LocalCognitoSync
 
     counting = contextlib.ExitStack()  # closed in the finally below
     counter = counting.enter_context(counting_calls())
@@ -382,8 +383,6 @@ async def run_demo(
     report.retries = counter.retries
     report.throttled = counter.throttled
     report.error_answers = counter.errors
-    if as_json:
-        print(json.dumps({**attrs.asdict(report), "ok": report.ok}, indent=2))
-    else:
-        print(report.text())
+    emit_object("json" if as_json else output_format,
+                {**attrs.asdict(report), "ok": report.ok}, report.text())
     return 0 if report.ok else 1

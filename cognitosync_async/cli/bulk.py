@@ -1,4 +1,4 @@
-"""Export identities' datasets to JSON Lines and import them back, resumably.
+"""The export/import engine: identities' datasets to JSON Lines and back, resumably.
 
 The export writes one JSON object per dataset per line::
 
@@ -31,150 +31,20 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 
-from ._dataset import DATASETS_PAGE_SIZE, RECORDS_PAGE_SIZE, ConflictPolicy, SyncConflictError
-from ._exceptions import ParamValidationError, ResourceConflictException
-from ._fanout import fan_out
-from ._models import Dataset, Record
+from .._dataset import DATASETS_PAGE_SIZE, RECORDS_PAGE_SIZE, ConflictPolicy, SyncConflictError
+from .._exceptions import ParamValidationError, ResourceConflictException
+from .._fanout import fan_out
+from .checkpoint import Checkpoint, CheckpointMismatch
+from .inputs import lines_of
+from .progress import Progress
+from .serialize import dataset_json, record_json
 
 if TYPE_CHECKING:
-    from ._client import CognitoSyncClient
-    from ._credentials import Credentials, CredentialsProvider
-
-CHECKPOINT_KIND = "cognitosync-async-checkpoint"
-
-
-class CheckpointMismatch(ValueError):
-    """The checkpoint file belongs to another job, or is not a checkpoint file."""
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
-def record_json(record: Record) -> dict[str, Any]:
-    return {
-        "key": record.key,
-        "value": record.value,
-        "sync_count": record.sync_count,
-        "last_modified_date": _iso(record.last_modified_date),
-        "last_modified_by": record.last_modified_by,
-        "device_last_modified_date": _iso(record.device_last_modified_date),
-    }
-
-
-def dataset_json(dataset: Dataset) -> dict[str, Any]:
-    return {
-        "dataset_name": dataset.dataset_name,
-        "creation_date": _iso(dataset.creation_date),
-        "last_modified_date": _iso(dataset.last_modified_date),
-        "last_modified_by": dataset.last_modified_by,
-        "data_storage": dataset.data_storage,
-        "num_records": dataset.num_records,
-    }
-
-
-# ---------------------------------------------------------------------- checkpoint
-
-
-class Checkpoint:
-    """An append-only JSON Lines file: a header naming the job, then one line per unit done."""
-
-    def __init__(self, path: str, header: dict[str, Any]) -> None:
-        self.path = path
-        self.header = {"kind": CHECKPOINT_KIND, **header}
-        self._file: IO[str] | None = None
-
-    def open(self) -> list[dict[str, Any]]:
-        """Open for appending; returns the entries of a previous run (empty when new).
-
-        A partial trailing line (the writer was killed mid-line) is cut off.
-        """
-        data = b""
-        if os.path.exists(self.path):
-            with open(self.path, "rb") as f:
-                data = f.read()
-        complete = data[: data.rfind(b"\n") + 1]
-        entries: list[dict[str, Any]] = []
-        try:
-            lines = complete.decode("utf-8").splitlines()
-            header = json.loads(lines[0]) if lines else None
-            if lines and header == self.header:
-                entries = [json.loads(line) for line in lines[1:] if line.strip()]
-        except ValueError as exc:  # not UTF-8, or not JSON
-            raise CheckpointMismatch(f"checkpoint {self.path} is not a checkpoint file: {exc}") \
-                from exc
-        if lines and header != self.header:
-            raise CheckpointMismatch(
-                f"checkpoint {self.path} was written by another job: {lines[0]}"
-            )
-        if not all(isinstance(e, dict) for e in entries):
-            raise CheckpointMismatch(f"checkpoint {self.path} is not a checkpoint file")
-        if len(complete) < len(data):  # cut off a partial trailing line
-            with open(self.path, "r+b") as f:
-                f.truncate(len(complete))
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        if not lines:
-            self.append(self.header)
-        return entries
-
-    def append(self, entry: dict[str, Any]) -> None:
-        """Write one line, flushed and fsynced."""
-        assert self._file is not None
-        self._file.write(json.dumps(entry, separators=(",", ":")) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-# ---------------------------------------------------------------------- progress
-
-
-class Progress:
-    """One status line on stderr, redrawn at most ten times a second (TTY only)."""
-
-    def __init__(self, label: str, total: int | None, enabled: bool) -> None:
-        self.label = label
-        self.total = total
-        self.enabled = enabled
-        self.done = 0
-        self.failed = 0
-        self.extra = ""
-        self._start = time.monotonic()
-        self._last = 0.0
-
-    def update(self, done: int, failed: int, extra: str = "", *, force: bool = False) -> None:
-        self.done, self.failed, self.extra = done, failed, extra
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._last < 0.1:
-            return
-        self._last = now
-        rate = done / max(now - self._start, 1e-6)
-        if self.total:
-            width = 30
-            filled = int(width * min(done, self.total) / self.total)
-            bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}"
-        else:
-            bar = f"{done}"
-        fail = f", {failed} failed" if failed else ""
-        sys.stderr.write(f"\r{self.label} {bar} {extra}{fail} ({rate:.1f}/s)\x1b[K")
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            self.update(self.done, self.failed, self.extra, force=True)
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+    from .._client import CognitoSyncClient
 
 
 # ---------------------------------------------------------------------- export
@@ -252,54 +122,6 @@ async def export_identity(
         }
         out.append(line)
     return out
-
-
-async def lines_of(stream: IO[str]) -> AsyncIterator[tuple[int, str]]:
-    """``(line number, line)``, read off the loop: from a regular file about
-    64 KiB of lines a thread hop; from a pipe or terminal one line a hop, so
-    each line is yielded as soon as it arrives (``readlines`` would wait for
-    64 KiB or EOF)."""
-    try:
-        seekable = stream.seekable()
-    except (OSError, ValueError):
-        seekable = False
-    number = 0
-    while True:
-        if seekable:
-            batch = await asyncio.to_thread(stream.readlines, 1 << 16)
-        else:
-            line = await asyncio.to_thread(stream.readline)
-            batch = [line] if line else []
-        if not batch:
-            return
-        for line in batch:
-            number += 1
-            yield number, line
-
-
-async def identities_from(stream: IO[str]) -> AsyncIterator[str]:
-    """Identity ids, one a line; blank lines and ``#`` comments are skipped."""
-    async for _, line in lines_of(stream):
-        text = line.strip()
-        if text and not text.startswith("#"):
-            yield text
-
-
-async def identities_of_pool(
-    identity_pool_id: str,
-    *,
-    region: str,
-    credentials: Credentials | CredentialsProvider | None,
-    endpoint_url: str | None,
-) -> AsyncIterator[str]:
-    """Every identity of a pool, enumerated through Amazon Cognito Identity."""
-    from ._identity import CognitoIdentityClient
-
-    async with CognitoIdentityClient(
-        region, credentials=credentials, endpoint_url=endpoint_url
-    ) as ci:
-        async for ident in ci.iter_identities(identity_pool_id=identity_pool_id):
-            yield str(ident.identity_id)
 
 
 class _Output:
