@@ -10,6 +10,7 @@ from ._dataset import (
     PutResult,
     SyncConflictError,
 )
+from ._events import CallEnd, CallStart, EventHooks, RequestEvent, ResponseEvent, RetryEvent
 from ._exceptions import (
     AlreadyStreamedException,
     ClientStateError,
@@ -45,6 +46,7 @@ from ._exceptions import (
     TooManyRequestsException,
 )
 from ._fanout import FanOutResult, fan_out
+from ._http import AsyncTransport, HTTPRequest, HTTPResponse, MockTransport
 from ._identity import (
     CognitoIdentityClient,
     CognitoIdentityCredentials,
@@ -90,7 +92,10 @@ from ._version import __version__
 __all__ = [
     "AdaptiveRateLimiter",
     "AlreadyStreamedException",
+    "AsyncTransport",
     "BulkPublishResponse",
+    "CallEnd",
+    "CallStart",
     "ClientStateError",
     "CognitoIdentityClient",
     "CognitoIdentityCredentials",
@@ -114,6 +119,7 @@ __all__ = [
     "DeveloperUserAlreadyRegisteredException",
     "DuplicateRequestException",
     "EndpointConnectionError",
+    "EventHooks",
     "ExternalServiceException",
     "FanOutResult",
     "GetBulkPublishDetailsResponse",
@@ -123,6 +129,8 @@ __all__ = [
     "GetIdentityPoolConfigurationResponse",
     "GetOpenIdTokenForDeveloperIdentityResponse",
     "HTTPClientError",
+    "HTTPRequest",
+    "HTTPResponse",
     "IdentityDescription",
     "IdentityPaginator",
     "IdentityPoolUsage",
@@ -140,6 +148,7 @@ __all__ = [
     "ListIdentitiesResponse",
     "ListIdentityPoolUsageResponse",
     "ListRecordsResponse",
+    "MockTransport",
     "NoCredentialsError",
     "NoRegionError",
     "NotAuthorizedException",
@@ -156,11 +165,14 @@ __all__ = [
     "RecordPatch",
     "RefreshableCredentials",
     "RegisterDeviceResponse",
+    "RequestEvent",
     "SSOTokenError",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "ResponseEvent",
     "ResponseMetadata",
     "ResponseParseError",
+    "RetryEvent",
     "ServiceError",
     "SetCognitoEventsResponse",
     "SetIdentityPoolConfigurationResponse",

@@ -18,7 +18,7 @@
 Foreign exceptions are translated where they arise and attached as
 ``__cause__``: aiohttp's (network, timeouts) in ``_transport``, with the
 request's ``Authorization`` and ``X-Amz-Security-Token`` redacted from them
-first; an unreadable JSON body in ``_client._attempt`` (``ResponseParseError``).
+first; an unreadable JSON body in ``_responses.read_answer`` (``ResponseParseError``).
 """
 
 from __future__ import annotations
@@ -117,6 +117,9 @@ class ServiceError(CognitoSyncError):
         self.operation = operation
         #: Seconds the service asked us to wait (``Retry-After``), if it did.
         self.retry_after: float | None = None
+        #: True when the client corrected the cause (its clock, expired credentials):
+        #: the next attempt starts at once.
+        self.resend_now = False
         super().__init__(message)
 
     def __str__(self) -> str:

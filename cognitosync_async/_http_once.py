@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import ssl
 
-from ._transport import HTTPResponse, Transport
+from ._http import HTTPRequest, HTTPResponse
+from ._transport import Transport
 
 
 async def request(
@@ -21,6 +22,6 @@ async def request(
     transport = Transport(max_connections=1, connect_timeout=timeout, read_timeout=timeout)
     transport.ssl_context = ssl_context
     try:
-        return await transport.send(method, url, headers, body)
+        return await transport.send(HTTPRequest(method, url, headers, body))
     finally:
         await transport.close()

@@ -28,7 +28,7 @@ from typing import Any, TypeAlias, TypeVar
 import attrs
 
 from . import _validation as val
-from ._client import BaseClient
+from ._base_client import BaseClient
 from ._credentials import Credentials, RefreshableCredentials
 from ._exceptions import ClientStateError, ParamValidationError, ResponseParseError
 from ._models import _wire, parse, parse_timestamp

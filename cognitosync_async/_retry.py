@@ -73,6 +73,8 @@ class RetryConfig:
 
 def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, ServiceError):
+        if exc.resend_now:  # the client corrected the cause: re-sent at once
+            return True
         if exc.code in NEVER_RETRIED:
             return False
         return exc.code in THROTTLING_CODES or exc.status_code == 429 or exc.status_code >= 500
@@ -107,8 +109,9 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
 
 
 class wait_retry_after_or_full_jitter(wait_base):
-    """``Retry-After`` when the answer carried one, else full jitter:
-    a random delay in ``[0, min(max_delay, base * 2**(attempt-1))]``."""
+    """No wait for a re-send the client prepared (``resend_now``); ``Retry-After``
+    when the answer carried one (bounded by ``max_delay``); else full jitter: a
+    random delay in ``[0, min(max_delay, base * 2**(attempt-1))]``."""
 
     def __init__(self, base: float, max_delay: float) -> None:
         self.base = base
@@ -117,6 +120,8 @@ class wait_retry_after_or_full_jitter(wait_base):
     def __call__(self, retry_state: RetryCallState) -> float:
         outcome = retry_state.outcome
         exc = outcome.exception() if outcome is not None else None
+        if getattr(exc, "resend_now", False):
+            return 0.0
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             return float(min(retry_after, self.max_delay))
@@ -124,7 +129,7 @@ class wait_retry_after_or_full_jitter(wait_base):
         return random.uniform(0, ceiling)
 
 
-def _log_before_sleep(retry_state: RetryCallState) -> None:
+def log_before_sleep(retry_state: RetryCallState) -> None:
     outcome = retry_state.outcome
     exc = outcome.exception() if outcome is not None else None
     log.debug(
@@ -135,12 +140,16 @@ def _log_before_sleep(retry_state: RetryCallState) -> None:
     )
 
 
-def retrying(config: RetryConfig) -> AsyncRetrying:
-    """A fresh tenacity controller for one call's attempts."""
+def retrying(
+    config: RetryConfig,
+    before_sleep: Callable[[RetryCallState], Any] = log_before_sleep,
+) -> AsyncRetrying:
+    """A fresh tenacity controller for one call's attempts (``async for attempt in
+    retrying(config): with attempt: ...``); ``before_sleep`` logs (and tells the hooks)."""
     return AsyncRetrying(
         stop=stop_after_attempt(config.max_attempts),
         wait=wait_retry_after_or_full_jitter(config.base_delay, config.max_delay),
         retry=retry_if_exception(is_retryable),
         reraise=True,
-        before_sleep=_log_before_sleep,
+        before_sleep=before_sleep,
     )

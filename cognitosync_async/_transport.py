@@ -11,11 +11,9 @@ import io
 import math
 import platform
 import ssl
-from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -29,6 +27,8 @@ from ._exceptions import (
     ReadTimeoutError,
     ResponseParseError,
 )
+from ._http import SECRET_HEADERS as _SECRET_HEADERS
+from ._http import HTTPRequest, HTTPResponse
 from ._version import __version__
 
 USER_AGENT = (
@@ -50,8 +50,6 @@ DEFAULT_TIMEOUT = 60.0
 #: plus each record's metadata: 16 MiB is twice the worst legitimate page, and
 #: a bound on what a hostile or broken server can make the client hold.
 MAX_RESPONSE_BYTES = 16 * 2**20
-# Request headers that carry a secret: never kept in an exception we chain.
-_SECRET_HEADERS = frozenset({"authorization", "x-amz-security-token"})
 
 
 def _seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
@@ -113,15 +111,10 @@ def _scrub(exc: BaseException) -> None:
         todo.extend((link.__cause__, link.__context__))
 
 
-@attrs.frozen
-class HTTPResponse:
-    status: int
-    headers: Mapping[str, str]  # case-insensitive
-    body: bytes
-
-
 class Transport:
-    """Sends one request and reads the whole answer."""
+    """The default transport (``AsyncTransport``): one pooled aiohttp session,
+    opened in the running loop on first use; sends one request and reads the
+    whole answer."""
 
     def __init__(
         self,
@@ -230,10 +223,9 @@ class Transport:
             self._proxies[origin] = proxy or None
         return self._proxies[origin]
 
-    async def send(
-        self, method: str, url: str, headers: dict[str, str], body: bytes
-    ) -> HTTPResponse:
+    async def send(self, request: HTTPRequest) -> HTTPResponse:
         self._check()
+        method, url, headers, body = request.method, request.url, request.headers, request.body
         assert self._session is not None
         target = URL(url, encoded=True)
         try:

@@ -418,7 +418,7 @@ async def test_provider_error_through_client_is_not_retried(server: Server) -> N
 async def test_credentials_refused_as_expired_are_refreshed_and_resent(server: Server) -> None:
     """The service refuses credentials it considers expired (e.g. its clock is
     ahead): the client drops them from a refreshable provider, fetches fresh
-    ones and re-sends once, at once."""
+    ones and re-sends at once, as the next attempt (counted: max_attempts=2)."""
     issued: list[str] = []
 
     async def fetch() -> Credentials:
@@ -432,7 +432,7 @@ async def test_credentials_refused_as_expired_are_refreshed_and_resent(server: S
         reply(200, DATASET_BODY),
     )
     provider = RefreshableCredentials(fetch)
-    async with client_for(server, provider, max_attempts=1) as client:
+    async with client_for(server, provider, max_attempts=2) as client:
         resp = await describe(client)
     assert resp.dataset is not None and resp.dataset.dataset_name == DATASET
     assert issued == ["ASIAFRESH0", "ASIAFRESH1"]

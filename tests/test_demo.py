@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from cognitosync_async import EndpointConnectionError, ResponseEvent
 from cognitosync_async.cli.demo import run_demo
 from cognitosync_async.mirror import CallCounter
 
@@ -60,20 +60,22 @@ async def test_demo_text_report(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert str(tmp_path / "e.jsonl") in text
 
 
-def _log(msg: str, *args: object) -> logging.LogRecord:
-    return logging.LogRecord("cognitosync_async", logging.DEBUG, __file__, 1, msg, args, None)
+def _attempt(attempt: int, status: int | None) -> ResponseEvent:
+    error = EndpointConnectionError("refused") if status is None else None
+    return ResponseEvent("cognito-sync", "ListRecords", "us-east-1", attempt, status,
+                         None if status is None else f"r{attempt}", 0.0035, error)
 
-def test_call_counter_reads_network_error_lines() -> None:
+
+def test_call_counter_counts_network_errors() -> None:
+    """The counter reads the request loop's response events (no log text)."""
     counter = CallCounter()
-    ok = "%s status=%d attempt=%d duration=%.1fms request_id=%s"
-    net = "%s status=- attempt=%d duration=%.1fms error=%s"
-    counter.emit(_log(ok, "ListRecords", 200, 1, 3.5, "r1"))
-    counter.emit(_log(ok, "ListRecords", 429, 1, 3.5, "r2"))
-    counter.emit(_log(ok, "ListRecords", 200, 2, 3.5, "r3"))
-    counter.emit(_log(net, "ListRecords", 1, 1234.5, "EndpointConnectionError"))
-    counter.emit(_log(ok, "ListRecords", 500, 2, 3.5, "r4"))
-    counter.emit(_log("%s: correcting clock skew to %+.0fs", "ListRecords", 3.0))
+    counter(_attempt(1, 200))
+    counter(_attempt(1, 429))
+    counter(_attempt(2, 200))
+    counter(_attempt(1, None))  # no answer: a network error
+    counter(_attempt(2, 500))
     assert (counter.calls, counter.retries, counter.throttled, counter.errors) == (5, 2, 1, 2)
+
 
 def test_demo_removes_its_database_and_keeps_the_export(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

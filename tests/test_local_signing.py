@@ -123,7 +123,7 @@ async def test_service_clock_ahead_and_the_sdk_corrects_skew() -> None:
         )
         async with CognitoSyncClient(
             svc.region, credentials=svc.credentials, endpoint_url=svc.endpoint_url,
-            max_attempts=1,
+            max_attempts=2,  # the re-send after the correction is the second attempt
         ) as client:
             first = await client.list_datasets(identity_pool_id=POOL, identity_id=IDENTITY)
             again = await client.list_datasets(identity_pool_id=POOL, identity_id=IDENTITY)

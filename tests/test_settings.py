@@ -24,6 +24,7 @@ from cognitosync_async import (
     ProfileNotFound,
     ServiceError,
 )
+from cognitosync_async._transport import Transport
 
 IDENTITY = "us-east-1:11111111-1111-1111-1111-111111111111"
 
@@ -191,7 +192,9 @@ async def test_ca_bundle_from_profile_and_environment_like_boto3(
     theirs = await asyncio.to_thread(
         lambda: boto3.Session()._session.get_config_variable("ca_bundle"))
     assert client._settings is not None and client._settings.ca_bundle == theirs
-    assert client._transport.ssl_context is not None  # the session will verify with it
+    transport = client._transport
+    assert isinstance(transport, Transport)  # the default aiohttp transport
+    assert transport.ssl_context is not None  # the session will verify with it
     monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "missing.pem"))
     with pytest.raises(InvalidConfigError, match="CA bundle"):
         await resolved(CognitoSyncClient(credentials=CREDS))

@@ -11,13 +11,13 @@ file (``cognitosync_async.mirror``), let a few old apps change their
 settings, mirror again (only the changed datasets are read) and ``verify``
 the copy; and print a short report.
 
-Calls and retries are counted honestly, from the SDK's own DEBUG log: one
-line per attempt on the ``cognitosync_async`` logger.
+Calls and retries are counted honestly, from the request loop's ``response``
+event hooks: one event per attempt (``mirror.counting_calls``).
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import tempfile
 import time
@@ -30,7 +30,7 @@ import attrs
 from .._client import CognitoSyncClient
 from .._fanout import fan_out
 from .._models import Record, UpdateRecordsResponse
-from ..mirror import CallCounter, MirrorSummary, VerifySummary, mirror, verify
+from ..mirror import MirrorSummary, VerifySummary, counting_calls, mirror, verify
 from .bulk import Summary, run_export
 from .output import emit_object
 
@@ -311,11 +311,8 @@ async def run_demo(
     """Play the demo job; prints the report and returns the exit code (0 when all checks pass)."""
     from ..local import Faults, LocalCognitoSync
 
-    logger = logging.getLogger("cognitosync_async")
-    counter = CallCounter()
-    old_level = logger.level
-    logger.addHandler(counter)
-    logger.setLevel(logging.DEBUG)
+    counting = contextlib.ExitStack()  # closed in the finally below
+    counter = counting.enter_context(counting_calls())
     export_path = _export_path(output)
     # the database lives in its own directory, removed at the end (the export is kept)
     dbdir = tempfile.TemporaryDirectory(prefix="cognitosync-demo-db-", ignore_cleanup_errors=True)
@@ -379,8 +376,7 @@ async def run_demo(
                 limiter = client.rate_limiter
                 report.limiter_throttles = limiter.throttles if limiter is not None else 0
     finally:
-        logger.removeHandler(counter)
-        logger.setLevel(old_level)
+        counting.close()
         dbdir.cleanup()
     report.elapsed = time.monotonic() - start
     report.calls = counter.calls

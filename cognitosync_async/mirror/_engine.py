@@ -414,8 +414,8 @@ async def mirror(
     identity ids, e.g. :func:`pool_identities`. ``concurrency`` identities
     are mirrored at once; ``rate`` caps the calls this run starts a second
     (the client's adaptive rate limiter, when on, slows further on
-    throttling). Calls, retries and throttles are counted from the SDK's
-    DEBUG log (see ``counting_calls``). Returns the summary; an identity that
+    throttling). Calls, retries and throttles are counted from the request
+    loop's response events (see ``counting_calls``). Returns the summary; an identity that
     fails is counted in ``failed`` and does not stop the others.
 
     ``whole_pool``: ``identities`` is the whole pool (as ``ListIdentities``
