@@ -294,6 +294,16 @@ def test_bad_input_is_exit_2_and_nothing_written(
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing created anywhere
 
 
+def test_verify_against_a_missing_copy_is_exit_2_and_creates_nothing(
+    svc: LocalCognitoSync, tmp_path: Path
+) -> None:
+    db = tmp_path / "never-mirrored.db"
+    r = cli(svc, tmp_path, "verify", "--target", f"sqlite:{db}", "--identities", "-")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "no such file" in r.stderr and "Traceback" not in r.stderr
+    assert not db.exists()
+
+
 def test_dynamodb_target_says_what_it_needs(svc: LocalCognitoSync, tmp_path: Path) -> None:
     if importlib.util.find_spec("aiobotocore") is not None:
         pytest.skip("the dynamodb target is installed (its own tests cover it)")

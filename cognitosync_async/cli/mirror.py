@@ -26,7 +26,8 @@ def _mirror_inputs(args: argparse.Namespace) -> tuple[Any, Any, IO[str] | None]:
     check_bulk_options(args)
     try:
         shard = Shard.parse(args.shard) if args.shard is not None else None
-        target = make_target(args.target, create_table=getattr(args, "create_table", False))
+        target = make_target(args.target, create_table=getattr(args, "create_table", False),
+                             existing=args.command == "verify")
     except (ParamValidationError, TargetError) as exc:
         raise UsageError(str(exc)) from None
     source = open_input(args.identities) if args.identities is not None else None

@@ -222,7 +222,8 @@ def _job_parsers(sub: Any) -> None:
     )
     p.add_argument("--identity-pool-id", required=True, metavar="ID",
                    help="the identity pool the target copies")
-    p.add_argument("--target", required=True, help=targets)
+    p.add_argument("--target", required=True,
+                   help="the copy to compare: sqlite:PATH or dynamodb:TABLE (must exist)")
     _identities(p, "Cognito Identity ListIdentities")
     p.add_argument("--shard", metavar="K/N", help="only the identities of shard K of N")
     p.add_argument("--concurrency", type=int, default=8, metavar="N",

@@ -384,9 +384,11 @@ async def _unique(
                 yield ident
 
 
-async def _opened(target: Target | str, create_table: bool) -> tuple[Target, bool]:
+async def _opened(
+    target: Target | str, create_table: bool, existing: bool = False
+) -> tuple[Target, bool]:
     if isinstance(target, str):
-        made = make_target(target, create_table=create_table)
+        made = make_target(target, create_table=create_table, existing=existing)
         await made.open()
         return made, True
     await target.open()
@@ -548,7 +550,7 @@ async def verify(
     if isinstance(shard, str):
         shard = Shard.parse(shard)
     start = time.monotonic()
-    opened, owned = await _opened(target, False)
+    opened, owned = await _opened(target, False, existing=True)
     source = _Source(client, identity_pool_id, rate)
 
     async def one(ident: str) -> tuple[int, int, list[Difference]]:

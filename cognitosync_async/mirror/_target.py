@@ -152,8 +152,11 @@ def parse_target(spec: str) -> tuple[str, str]:
     return scheme, rest
 
 
-def make_target(spec: str, *, create_table: bool = False) -> Target:
-    """The target named by ``spec`` (not opened: nothing is created until ``open``)."""
+def make_target(spec: str, *, create_table: bool = False, existing: bool = False) -> Target:
+    """The target named by ``spec`` (not opened: nothing is created until ``open``).
+
+    ``existing``: the copy must already be there (``verify`` reads it; a missing
+    SQLite file or DynamoDB table is a :class:`TargetError`, and nothing is created)."""
     scheme, rest = parse_target(spec)
     where, missing = SCHEMES[scheme]
     module_name, _, class_name = where.partition(":")
@@ -166,5 +169,6 @@ def make_target(spec: str, *, create_table: bool = False) -> Target:
                 from None
         raise
     cls = getattr(module, class_name)
-    target: Target = cls(rest, spec=spec, create_table=create_table)
+    target: Target = cls(rest, spec=spec, create_table=create_table and not existing,
+                         existing=existing)
     return target

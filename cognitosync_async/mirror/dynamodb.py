@@ -156,10 +156,11 @@ class DynamoDBTarget:
     """
 
     def __init__(self, table: str, *, spec: str | None = None, create_table: bool = False,
-                 region_name: str | None = None, endpoint_url: str | None = None) -> None:
+                 existing: bool = False, region_name: str | None = None,
+                 endpoint_url: str | None = None) -> None:
         self.table = table
         self.spec = spec if spec is not None else f"dynamodb:{table}"
-        self.create_table = create_table
+        self.create_table = create_table and not existing  # a missing table: TargetError
         self.region_name = region_name
         self.endpoint_url = endpoint_url
         self._stack: contextlib.AsyncExitStack | None = None

@@ -98,11 +98,13 @@ def _row_dataset(row: sqlite3.Row) -> DatasetRow:
 
 
 class SqliteTarget:
-    """``sqlite:PATH``: the copy in one SQLite file (created with its tables if missing)."""
+    """``sqlite:PATH``: the copy in one SQLite file (created with its tables if missing,
+    unless ``existing``: then a missing file is a :class:`TargetError`)."""
 
     def __init__(self, path: str, *, spec: str | None = None, create_table: bool = False,
-                 busy_timeout: float = 60.0) -> None:
+                 existing: bool = False, busy_timeout: float = 60.0) -> None:
         self.path = path
+        self._existing = existing
         self.spec = spec if spec is not None else f"sqlite:{path}"
         self._busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
@@ -117,6 +119,8 @@ class SqliteTarget:
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
             raise TargetError(f"{self.spec}: directory {directory} does not exist")
+        if self._existing and not os.path.isfile(self.path):
+            raise TargetError(f"{self.spec}: no such file (nothing to compare against)")
         try:
             conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
                                    check_same_thread=False)
