@@ -211,7 +211,10 @@ class Transport:
 
     def _proxy(self, url: URL) -> str | None:
         """HTTP_PROXY / HTTPS_PROXY unless NO_PROXY covers the host (urllib's reading of
-        them, as botocore's), looked up once per origin."""
+        them, as botocore's), looked up once per origin. None for a caller's session:
+        its own settings (its ``proxy=``, its ``trust_env``) are the explicit choice."""
+        if not self._owns_session:
+            return None
         origin = f"{url.scheme}://{url.host}"
         if origin not in self._proxies:
             import urllib.request

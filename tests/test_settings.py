@@ -243,6 +243,17 @@ async def test_https_proxy_variables_and_no_proxy(
             pass
         await client.close()
         assert len(proxied) == 1  # straight to the server this time
+        monkeypatch.delenv("NO_PROXY")
+        async with aiohttp.ClientSession() as own:  # the caller's session: its settings rule
+            client = CognitoSyncClient("us-east-1", credentials=CREDS,
+                                       endpoint_url=server.url, max_attempts=1, session=own)
+            try:
+                await client.describe_dataset(identity_pool_id=POOL, identity_id=IDENTITY,
+                                              dataset_name="d")
+            except ServiceError:
+                pass
+            await client.close()
+        assert len(proxied) == 1  # HTTP_PROXY is not applied to a caller's session
     finally:
         await runner.cleanup()
 
