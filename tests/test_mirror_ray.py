@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,8 +31,11 @@ from cognitosync_async.mirror.ray import ClientOptions, RayMirror  # noqa: E402
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One local Ray cluster for the module; its workers inherit this environment, so
-    their standard chain finds the local service's developer credentials."""
+    """One local Ray cluster for the module, on loopback only; its workers inherit this
+    environment, so their standard chain finds the local service's developer
+    credentials. Ray's token authentication (on by default) gets a token of the
+    module's own through the environment, which the CLI's subprocesses inherit too
+    (the tests' HOME is a fresh directory, so ~/.ray/auth_token is no use)."""
     empty = tmp_path_factory.mktemp("aws")
     with pytest.MonkeyPatch.context() as mp:
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "RAY_ADDRESS"):
@@ -40,7 +44,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         mp.setenv("AWS_SECRET_ACCESS_KEY", DEFAULT_SECRET_ACCESS_KEY)
         mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
         mp.setenv("AWS_CONFIG_FILE", str(empty / "config"))
-        context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        token = empty / "ray_auth_token"
+        token.write_text(secrets.token_hex(32))
+        mp.delenv("RAY_AUTH_TOKEN", raising=False)
+        mp.setenv("RAY_AUTH_TOKEN_PATH", str(token))
+        context = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                           _node_ip_address="127.0.0.1")
         try:
             yield str(context.address_info["address"])
         finally:

@@ -173,7 +173,11 @@ class RayMirror:
         await checked.close()
         parts = await self._split()
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            if self.address is None:  # a cluster of its own for the run: on loopback only
+                ray.init(include_dashboard=False, log_to_driver=False,
+                         _node_ip_address="127.0.0.1")
+            else:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             self._started_ray = True
         actor_class = ray.remote(ShardActor).options(
             max_restarts=self.max_restarts, max_task_retries=self.max_restarts,
