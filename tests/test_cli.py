@@ -10,13 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import pytest
-from support.cli import CLI, cli_env
+from support.cli import CLI, env_fixture, threaded_service_fixture  # noqa: F401  (fixtures)
 
 from cognitosync_async import cli
 from cognitosync_async.local import LocalCognitoSync
@@ -28,19 +27,6 @@ SCRIPT = str(Path(sys.executable).parent / "cognitosync-async")
 
 def ident(i: int) -> str:
     return f"us-east-1:{i:08x}-0000-0000-0000-0000000000c1"
-
-
-@pytest.fixture(scope="module")
-def svc() -> Iterator[LocalCognitoSync]:
-    with LocalCognitoSync() as service:
-        yield service
-
-
-@pytest.fixture
-def env(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
-    e = cli_env(svc, tmp_path)
-    svc.faults.reset()
-    return e
 
 
 def run(svc: LocalCognitoSync, env: dict[str, str], *args: str, stdin: str | None = None,

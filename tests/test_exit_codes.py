@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.cli import CLI, cli_env
+from support.cli import CLI, env_fixture, threaded_service_fixture  # noqa: F401  (fixtures)
 
 from cognitosync_async.local import LocalCognitoSync
 
@@ -23,16 +22,6 @@ IDENT = "us-east-1:00000001-0000-0000-0000-0000000000d1"
 def ident(i: int) -> str:
     return f"us-east-1:{i:08x}-0000-0000-0000-0000000000e1"
 
-
-@pytest.fixture(scope="module")
-def svc() -> Iterator[LocalCognitoSync]:
-    with LocalCognitoSync() as service:
-        yield service
-
-@pytest.fixture
-def env(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
-    e = cli_env(svc, tmp_path)
-    return e
 
 def cli(env: dict[str, str], *args: str, stdin: bytes | None = None) -> tuple[int, str]:
     r = subprocess.run([*CLI, *args], env=env, input=stdin, capture_output=True, timeout=60)

@@ -10,11 +10,10 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.cli import CLI, cli_env
+from support.cli import CLI, env_fixture, threaded_service_fixture  # noqa: F401  (fixtures)
 
 from cognitosync_async import CognitoSyncClient
 from cognitosync_async.cli.checkpoint import Checkpoint, CheckpointMismatch
@@ -27,16 +26,6 @@ POOL = "us-east-1:00000000-0000-0000-0000-0000000000e1"
 def ident(i: int) -> str:
     return f"us-east-1:{i:08x}-0000-0000-0000-0000000000e1"
 
-
-@pytest.fixture(scope="module")
-def svc() -> Iterator[LocalCognitoSync]:
-    with LocalCognitoSync() as service:
-        yield service
-
-@pytest.fixture
-def env(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
-    e = cli_env(svc, tmp_path)
-    return e
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60)

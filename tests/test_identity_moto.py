@@ -11,8 +11,8 @@ from typing import Any
 import botocore.config
 import botocore.session
 import pytest
-from moto.server import ThreadedMotoServer
 from support.httpserver import FAST
+from support.moto import moto_url_fixture  # noqa: F401  (the moto_url fixture)
 
 from cognitosync_async import (
     CognitoIdentityClient,
@@ -21,17 +21,6 @@ from cognitosync_async import (
 )
 
 MOTO_CREDS = Credentials("testing", "testing")
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import Any
 import botocore.config
 import botocore.session
 import pytest
-from moto.server import ThreadedMotoServer
 from support.cli import CLI, cli_env
 from support.extras import need
 from support.local_service import (
@@ -22,6 +21,7 @@ from support.local_service import (
     replace,
 )
 from support.mirror import current, ids, sdk_client, seed, write
+from support.moto import moto_url_fixture  # noqa: F401  (the moto_url fixture)
 
 from cognitosync_async.local import LocalCognitoSync
 from cognitosync_async.mirror import MirrorSummary, RecordRow, mirror, verify
@@ -29,17 +29,6 @@ from cognitosync_async.mirror import MirrorSummary, RecordRow, mirror, verify
 need("aiobotocore", "dynamodb")
 
 from cognitosync_async.mirror.dynamodb import INDEX, DynamoDBTarget  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -200,6 +200,19 @@ async def test_ca_bundle_from_profile_and_environment_like_boto3(
         await resolved(CognitoSyncClient(credentials=CREDS))
 
 
+async def _describe_once(url: str, **options: Any) -> None:
+    """One describe_dataset by a new client, closed after (a service error is fine: the
+    test looks at the route the request took)."""
+    client = CognitoSyncClient("us-east-1", credentials=CREDS, endpoint_url=url,
+                               max_attempts=1, **options)
+    try:
+        await client.describe_dataset(identity_pool_id=POOL, identity_id=IDENTITY,
+                                      dataset_name="d")
+    except ServiceError:
+        pass
+    await client.close()
+
+
 async def test_https_proxy_variables_and_no_proxy(
     server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,35 +237,14 @@ async def test_https_proxy_variables_and_no_proxy(
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
-        client = CognitoSyncClient("us-east-1", credentials=CREDS, endpoint_url=server.url,
-                                   max_attempts=1)
-        try:
-            await client.describe_dataset(identity_pool_id=POOL, identity_id=IDENTITY,
-                                          dataset_name="d")
-        except ServiceError:
-            pass
-        await client.close()
+        await _describe_once(server.url)
         assert len(proxied) == 1 and proxied[0].startswith(server.url)
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        client = CognitoSyncClient("us-east-1", credentials=CREDS, endpoint_url=server.url,
-                                   max_attempts=1)
-        try:
-            await client.describe_dataset(identity_pool_id=POOL, identity_id=IDENTITY,
-                                          dataset_name="d")
-        except ServiceError:
-            pass
-        await client.close()
+        await _describe_once(server.url)
         assert len(proxied) == 1  # straight to the server this time
         monkeypatch.delenv("NO_PROXY")
         async with aiohttp.ClientSession() as own:  # the caller's session: its settings rule
-            client = CognitoSyncClient("us-east-1", credentials=CREDS,
-                                       endpoint_url=server.url, max_attempts=1, session=own)
-            try:
-                await client.describe_dataset(identity_pool_id=POOL, identity_id=IDENTITY,
-                                              dataset_name="d")
-            except ServiceError:
-                pass
-            await client.close()
+            await _describe_once(server.url, session=own)
         assert len(proxied) == 1  # HTTP_PROXY is not applied to a caller's session
     finally:
         await runner.cleanup()

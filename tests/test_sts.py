@@ -5,13 +5,13 @@ hardened XML parser."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 from support.credential_servers import CredentialServers, serve_credentials, sts_error_document
+from support.moto import moto_url_fixture  # noqa: F401  (the moto_url fixture)
 
 from cognitosync_async import (
     CognitoSyncClient,
@@ -24,17 +24,6 @@ from cognitosync_async import (
 
 ROLE = "arn:aws:iam::123456789012:role/backend"
 SOURCE = Credentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ssl
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -16,11 +17,34 @@ from support.httpserver import CREDS, DATASET, IDENTITY, POOL
 
 from cognitosync_async import CognitoSyncClient, EndpointConnectionError, HTTPClientError
 
+E = TypeVar("E", bound=BaseException)
+
 
 async def describe(client: CognitoSyncClient) -> Any:
     return await client.describe_dataset(
         identity_pool_id=POOL, identity_id=IDENTITY, dataset_name=DATASET
     )
+
+
+async def describe_over_https(
+    handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    error: type[E],
+    **options: Any,
+) -> pytest.ExceptionInfo[E]:
+    """``describe`` over https to a plain asyncio server on 127.0.0.1 whose connections
+    ``handler`` takes; the ``error`` it must raise."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with CognitoSyncClient(
+            "us-east-1", credentials=CREDS, endpoint_url=f"https://127.0.0.1:{port}", **options
+        ) as client:
+            with pytest.raises(error) as info:
+                await describe(client)
+    finally:
+        server.close()
+        await server.wait_closed()
+    return info
 
 
 async def test_tls_failure_is_not_retried() -> None:
@@ -33,21 +57,9 @@ async def test_tls_failure_is_not_retried() -> None:
         await writer.drain()
         writer.close()
 
-    plain = await asyncio.start_server(not_tls, "127.0.0.1", 0)
-    port = plain.sockets[0].getsockname()[1]
-    try:
-        async with CognitoSyncClient(
-            "us-east-1",
-            credentials=CREDS,
-            endpoint_url=f"https://127.0.0.1:{port}",
-            max_attempts=3,
-            retry_base_delay=0.001,
-        ) as client:
-            with pytest.raises(HTTPClientError) as info:
-                await describe(client)
-    finally:
-        plain.close()
-        await plain.wait_closed()
+    info = await describe_over_https(
+        not_tls, HTTPClientError, max_attempts=3, retry_base_delay=0.001
+    )
     assert not isinstance(info.value, EndpointConnectionError)
     assert isinstance(info.value.__cause__, aiohttp.ClientSSLError)
     assert connections == 1
@@ -67,18 +79,10 @@ async def test_tls_handshake_cut_short_is_retried() -> None:
         finally:
             writer.close()
 
-    plain = await asyncio.start_server(close_notify, "127.0.0.1", 0)
-    port = plain.sockets[0].getsockname()[1]
-    try:
-        async with CognitoSyncClient(
-            "us-east-1", credentials=CREDS, endpoint_url=f"https://127.0.0.1:{port}",
-            max_attempts=3, retry_base_delay=0.001, retry_max_delay=0.01,
-        ) as client:
-            with pytest.raises(EndpointConnectionError) as info:
-                await describe(client)
-    finally:
-        plain.close()
-        await plain.wait_closed()
+    info = await describe_over_https(
+        close_notify, EndpointConnectionError,
+        max_attempts=3, retry_base_delay=0.001, retry_max_delay=0.01,
+    )
     cause = info.value.__cause__
     assert isinstance(cause, aiohttp.ClientSSLError)
     assert isinstance(cause.os_error, ssl.SSLZeroReturnError)
@@ -126,18 +130,7 @@ async def test_untrusted_certificate_is_not_retried(tmp_path: Path) -> None:
         finally:
             writer.close()
 
-    raw = await asyncio.start_server(tls, "127.0.0.1", 0)
-    port = raw.sockets[0].getsockname()[1]
-    try:
-        async with CognitoSyncClient(
-            "us-east-1", credentials=CREDS, endpoint_url=f"https://127.0.0.1:{port}",
-            max_attempts=3, retry_base_delay=0.001,
-        ) as client:
-            with pytest.raises(HTTPClientError) as info:
-                await describe(client)
-    finally:
-        raw.close()
-        await raw.wait_closed()
+    info = await describe_over_https(tls, HTTPClientError, max_attempts=3, retry_base_delay=0.001)
     assert not isinstance(info.value, EndpointConnectionError)
     assert isinstance(info.value.__cause__, aiohttp.ClientConnectorCertificateError)
     assert "certificate" in str(info.value)

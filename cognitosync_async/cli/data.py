@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .._client import CognitoSyncClient
+from .._dataset import DatasetHandle
 from .connection import make_client
 from .errors import EXIT_OK, UsageError
 from .output import emit_object, emit_rows
@@ -14,6 +16,15 @@ DATASET_COLUMNS = ("dataset_name", "num_records", "data_storage", "creation_date
 RECORD_COLUMNS = ("sync_count", "key", "value", "last_modified_date", "last_modified_by",
                   "device_last_modified_date")
 REMOVED = "(removed)"  # a tombstone's value in text and table (JSON: null)
+
+
+def _handle(client: CognitoSyncClient, args: argparse.Namespace) -> DatasetHandle:
+    """The dataset named by the command's --identity-pool-id, --identity-id, --dataset."""
+    return client.dataset(
+        identity_pool_id=args.identity_pool_id,
+        identity_id=args.identity_id,
+        dataset_name=args.dataset,
+    )
 
 
 def _header(columns: tuple[str, ...]) -> list[str]:
@@ -56,11 +67,7 @@ async def cmd_records(args: argparse.Namespace) -> int:
 
 async def cmd_get(args: argparse.Namespace) -> int:
     async with make_client(args) as client:
-        values = await client.dataset(
-            identity_pool_id=args.identity_pool_id,
-            identity_id=args.identity_id,
-            dataset_name=args.dataset,
-        ).get()
+        values = await _handle(client, args).get()
     ordered = dict(sorted(values.items()))
     emit_rows(args.output, ordered, ["KEY", "VALUE"], list(ordered.items()))
     return EXIT_OK
@@ -87,11 +94,9 @@ def _put_values(args: argparse.Namespace) -> dict[str, str | None]:
 async def cmd_put(args: argparse.Namespace) -> int:
     values = _put_values(args)
     async with make_client(args) as client:
-        result = await client.dataset(
-            identity_pool_id=args.identity_pool_id,
-            identity_id=args.identity_id,
-            dataset_name=args.dataset,
-        ).put(values, on_conflict=args.on_conflict, max_rounds=args.max_rounds)
+        result = await _handle(client, args).put(
+            values, on_conflict=args.on_conflict, max_rounds=args.max_rounds
+        )
     written = [r.key for r in result.records]
     report = (f"wrote {len(written)} record(s), {len(values) - len(written)} unchanged; "
               f"dataset sync count {result.dataset_sync_count}"
@@ -109,11 +114,7 @@ async def cmd_put(args: argparse.Namespace) -> int:
 
 async def cmd_delete(args: argparse.Namespace) -> int:
     async with make_client(args) as client:
-        resp = await client.dataset(
-            identity_pool_id=args.identity_pool_id,
-            identity_id=args.identity_id,
-            dataset_name=args.dataset,
-        ).delete()
+        resp = await _handle(client, args).delete()
     emit_object(args.output, dataset_json(resp.dataset) if resp.dataset else {},
                 f"deleted dataset {args.dataset}")
     return EXIT_OK

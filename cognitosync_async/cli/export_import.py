@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import IO
 
 from .bulk import Summary, run_export, run_import
@@ -19,6 +19,19 @@ from .progress import Progress
 def _report(summary: Summary, args: argparse.Namespace, to_stdout: bool) -> None:
     stream = sys.stdout if to_stdout else sys.stderr
     emit_object(args.output, summary.as_dict(), summary.text(), stream)
+
+
+async def _reporting_interruption(
+    job: Awaitable[None], summary: Summary, args: argparse.Namespace, to_stdout: bool
+) -> None:
+    """Await ``job``; interrupted (Ctrl-C, cancelled), report the summary so far (marked
+    interrupted) before letting the interruption through."""
+    try:
+        await job
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        summary.interrupted = True
+        _report(summary, args, to_stdout)
+        raise
 
 
 def _bulk_exit(summary: Summary) -> int:
@@ -54,22 +67,18 @@ async def cmd_export(args: argparse.Namespace) -> int:
                     credentials=credentials,
                     endpoint_url=args.identity_endpoint_url or args.endpoint_url,
                 )
-            try:
-                await run_export(
-                    client,
-                    identity_pool_id=args.identity_pool_id,
-                    identities=identities,
-                    output=args.outfile,
-                    checkpoint=args.checkpoint,
-                    concurrency=args.concurrency,
-                    rate=args.rate,
-                    progress=progress,
-                    summary=summary,
-                )
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                summary.interrupted = True
-                _report(summary, args, to_stdout)
-                raise
+            job = run_export(
+                client,
+                identity_pool_id=args.identity_pool_id,
+                identities=identities,
+                output=args.outfile,
+                checkpoint=args.checkpoint,
+                concurrency=args.concurrency,
+                rate=args.rate,
+                progress=progress,
+                summary=summary,
+            )
+            await _reporting_interruption(job, summary, args, to_stdout)
     finally:
         if source is not None and source is not sys.stdin:
             source.close()
@@ -85,23 +94,19 @@ async def cmd_import(args: argparse.Namespace) -> int:
     progress = Progress.on_stderr("import", total, args.quiet)
     try:
         async with make_client(args, adaptive=True) as client:
-            try:
-                await run_import(
-                    client,
-                    source=source,
-                    input_name=input_name(args.input),
-                    checkpoint=args.checkpoint,
-                    identity_pool_id=args.identity_pool_id,
-                    on_conflict=args.on_conflict,
-                    concurrency=args.concurrency,
-                    rate=args.rate,
-                    progress=progress,
-                    summary=summary,
-                )
-            except (KeyboardInterrupt, asyncio.CancelledError):
-                summary.interrupted = True
-                _report(summary, args, True)
-                raise
+            job = run_import(
+                client,
+                source=source,
+                input_name=input_name(args.input),
+                checkpoint=args.checkpoint,
+                identity_pool_id=args.identity_pool_id,
+                on_conflict=args.on_conflict,
+                concurrency=args.concurrency,
+                rate=args.rate,
+                progress=progress,
+                summary=summary,
+            )
+            await _reporting_interruption(job, summary, args, True)
     finally:
         if source is not sys.stdin:
             source.close()

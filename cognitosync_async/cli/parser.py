@@ -154,11 +154,7 @@ def _job_parsers(sub: Any) -> None:
     p.add_argument("--checkpoint", metavar="FILE",
                    help="checkpoint file: run the same command again to resume (needs "
                    "--outfile)")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N",
-                   help="identities exported at once (default 8)")
-    p.add_argument("--rate", type=float, default=None, metavar="R",
-                   help="cap on identities started a second")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _pace(p, "identities exported", "cap on identities started a second")
     _connection(p)
     _output(p, "text", "format of the summary", writes_file=True)
 
@@ -176,11 +172,7 @@ def _job_parsers(sub: Any) -> None:
     p.add_argument("--checkpoint", metavar="FILE",
                    help="checkpoint file: run the same command again to resume (lines "
                    "already applied are skipped, by content)")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N",
-                   help="lines (datasets) written at once (default 8)")
-    p.add_argument("--rate", type=float, default=None, metavar="R",
-                   help="cap on lines started a second")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _pace(p, "lines (datasets) written", "cap on lines started a second")
     _connection(p)
     _output(p, "text", "format of the summary")
 
@@ -205,12 +197,8 @@ def _job_parsers(sub: Any) -> None:
                    help="ray: number of shards")
     p.add_argument("--ray-address", metavar="ADDR",
                    help="ray: cluster address (default: a local one)")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N",
-                   help="identities mirrored at once (default 8)")
-    p.add_argument("--rate", type=float, default=None, metavar="R",
-                   help="cap on calls this process starts a second (divide a pool's budget "
-                   "by the number of shards running at once)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _pace(p, "identities mirrored", "cap on calls this process starts a second (divide a "
+          "pool's budget by the number of shards running at once)")
     _connection(p)
     _output(p, "text", "format of the summary")
 
@@ -226,10 +214,7 @@ def _job_parsers(sub: Any) -> None:
                    help="the copy to compare: sqlite:PATH or dynamodb:TABLE (must exist)")
     _identities(p, "Cognito Identity ListIdentities")
     p.add_argument("--shard", metavar="K/N", help="only the identities of shard K of N")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N",
-                   help="identities compared at once (default 8)")
-    p.add_argument("--rate", type=float, default=None, metavar="R",
-                   help="cap on calls started a second")
+    _pace(p, "identities compared", "cap on calls started a second", progress=False)
     _connection(p)
     _output(p, "text", "format of the report")
 
@@ -312,6 +297,16 @@ def _local_parsers(sub: Any) -> None:
              "Create an identity, and its pool if new, in the SQLite file of a local service "
              "(for a service started in strict mode, where unknown identities are 404).")
     _local_admin(p, identity=True)
+
+
+def _pace(p: argparse.ArgumentParser, at_once: str, rate: str, progress: bool = True) -> None:
+    """A job's --concurrency (default 8) and --rate, and --quiet when it shows a progress
+    bar; ``at_once`` says what --concurrency counts, ``rate`` is --rate's help."""
+    p.add_argument("--concurrency", type=int, default=8, metavar="N",
+                   help=f"{at_once} at once (default 8)")
+    p.add_argument("--rate", type=float, default=None, metavar="R", help=rate)
+    if progress:
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _local_admin(p: argparse.ArgumentParser, identity: bool) -> None:

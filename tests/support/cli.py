@@ -1,10 +1,15 @@
-"""Running the command line against a local service, for the CLI tests."""
+"""Running the command line against a local service, for the CLI tests. A test module
+takes the ``svc`` (a threaded service for the module) and ``env`` fixtures by importing
+``threaded_service_fixture`` and ``env_fixture`` from here."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from cognitosync_async.local import LocalCognitoSync
 
@@ -24,3 +29,19 @@ def cli_env(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",  # the chain never reaches 169.254.169.254
     )
     return env
+
+
+@pytest.fixture(scope="module", name="svc")
+def threaded_service_fixture() -> Iterator[LocalCognitoSync]:
+    """The local service in a thread of its own, one for the module: the CLI's
+    subprocesses (and ``main()`` run in-process) reach it over loopback."""
+    with LocalCognitoSync() as service:
+        yield service
+
+
+@pytest.fixture(name="env")
+def env_fixture(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
+    """``cli_env`` for this test, with no fault left armed by an earlier test."""
+    e = cli_env(svc, tmp_path)
+    svc.faults.reset()
+    return e
