@@ -22,7 +22,7 @@ def _report(summary: Summary, args: argparse.Namespace, to_stdout: bool) -> None
 
 
 async def _reporting_interruption(
-    job: Awaitable[None], summary: Summary, args: argparse.Namespace, to_stdout: bool
+    job: Awaitable[object], summary: Summary, args: argparse.Namespace, to_stdout: bool
 ) -> None:
     """Await ``job``; interrupted (Ctrl-C, cancelled), report the summary so far (marked
     interrupted) before letting the interruption through."""
