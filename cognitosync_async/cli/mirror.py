@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import IO, Any
 
 from .._client import CognitoSyncClient
@@ -55,6 +56,26 @@ async def _open_target(target: Any) -> None:
         raise UsageError(str(exc)) from None
 
 
+@asynccontextmanager
+async def _connected(
+    args: argparse.Namespace, target: Any, source: IO[str] | None
+) -> AsyncIterator[tuple[CognitoSyncClient, DefaultCredentialsProvider]]:
+    """The client and its credentials with ``target`` open, for one mirror or verify
+    run; the target, and the identities file (not stdin), closed after."""
+    credentials = credentials_of(args)
+    try:
+        client = make_client(args, adaptive=True, credentials=credentials)
+        await _open_target(target)
+        try:
+            async with client:
+                yield client, credentials
+        finally:
+            await target.close()
+    finally:
+        if source is not None and source is not sys.stdin:
+            source.close()
+
+
 async def cmd_mirror(args: argparse.Namespace) -> int:
     from ..mirror import MirrorSummary, mirror
 
@@ -69,28 +90,18 @@ async def cmd_mirror(args: argparse.Namespace) -> int:
     if source is not None and args.identities != "-" and shard is None:
         total = await asyncio.to_thread(count_lines, args.identities)
     progress = Progress.on_stderr("mirror", total, args.quiet)
-    credentials = credentials_of(args)
-    try:
-        client = make_client(args, adaptive=True, credentials=credentials)
-        await _open_target(target)
+    async with _connected(args, target, source) as (client, credentials):
         try:
-            async with client:
-                try:
-                    await mirror(
-                        client, identity_pool_id=args.identity_pool_id, target=target,
-                        identities=await _mirror_identities(args, client, source, credentials),
-                        shard=shard, concurrency=args.concurrency, rate=args.rate,
-                        whole_pool=source is None, progress=progress, summary=summary,
-                    )
-                except (KeyboardInterrupt, asyncio.CancelledError):
-                    summary.interrupted = True
-                    _report_mirror(summary, args)
-                    raise
-        finally:
-            await target.close()
-    finally:
-        if source is not None and source is not sys.stdin:
-            source.close()
+            await mirror(
+                client, identity_pool_id=args.identity_pool_id, target=target,
+                identities=await _mirror_identities(args, client, source, credentials),
+                shard=shard, concurrency=args.concurrency, rate=args.rate,
+                whole_pool=source is None, progress=progress, summary=summary,
+            )
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            summary.interrupted = True
+            _report_mirror(summary, args)
+            raise
     _report_mirror(summary, args)
     return EXIT_OK if summary.failed == 0 else EXIT_ERROR
 
@@ -158,22 +169,12 @@ async def cmd_verify(args: argparse.Namespace) -> int:
 
     shard, target, source = _mirror_inputs(args)
     summary = VerifySummary()
-    credentials = credentials_of(args)
-    try:
-        client = make_client(args, adaptive=True, credentials=credentials)
-        await _open_target(target)
-        try:
-            async with client:
-                await verify(
-                    client, identity_pool_id=args.identity_pool_id, target=target,
-                    identities=await _mirror_identities(args, client, source, credentials),
-                    shard=shard, concurrency=args.concurrency, rate=args.rate,
-                    whole_pool=source is None, summary=summary,
-                )
-        finally:
-            await target.close()
-    finally:
-        if source is not None and source is not sys.stdin:
-            source.close()
+    async with _connected(args, target, source) as (client, credentials):
+        await verify(
+            client, identity_pool_id=args.identity_pool_id, target=target,
+            identities=await _mirror_identities(args, client, source, credentials),
+            shard=shard, concurrency=args.concurrency, rate=args.rate,
+            whole_pool=source is None, summary=summary,
+        )
     emit_object(args.output, summary.as_dict(), summary.text())
     return EXIT_OK if summary.identical else EXIT_ERROR
