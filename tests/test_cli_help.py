@@ -4,7 +4,6 @@ progress bar on a terminal (a pty) and off it, and shell completion from the par
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.cli import CLI, cli_env
+from support.cli import CLI, cli_env, run_on_a_terminal
 
 from cognitosync_async.cli import build_parser
 from cognitosync_async.cli.parser import DATA_COMMANDS, JOB_COMMANDS, LOCAL_COMMANDS
@@ -66,35 +65,14 @@ def test_progress_line_has_total_percent_rate_and_eta() -> None:
 
 
 def test_export_progress_on_a_terminal_and_not_on_a_pipe(tmp_path: Path) -> None:
-    import pty
-
     pool = "us-east-1:00000000-0000-4000-8000-0000000000b7"
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(f"us-east-1:{i:08x}-0000-4000-8000-0000000000b7\n" for i in range(3)))
     with LocalCognitoSync() as svc:
         args = [*CLI, "export", "--endpoint-url", svc.endpoint_url, "--identity-pool-id", pool,
                 "--identities", str(ids), "--outfile", str(tmp_path / "out.jsonl")]
-        master, slave = pty.openpty()
-        try:
-            r = subprocess.run(args, env=cli_env(svc, tmp_path), stdout=subprocess.PIPE,
-                               stderr=slave, timeout=60)
-            os.close(slave)
-            slave = -1
-            shown = b""
-            while True:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:  # the other end is closed: all read
-                    break
-                if not chunk:
-                    break
-                shown += chunk
-        finally:
-            if slave != -1:
-                os.close(slave)
-            os.close(master)
+        r, text = run_on_a_terminal(args, cli_env(svc, tmp_path))
         assert r.returncode == 0
-        text = shown.decode()
         assert "export [" in text and "3/3 100%" in text and "/s ETA " in text, text
         piped = subprocess.run(args, env=cli_env(svc, tmp_path), capture_output=True,
                                text=True, timeout=60)

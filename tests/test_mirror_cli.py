@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.cli import CLI, cli_env
+from support.cli import CLI, cli_env, run_on_a_terminal
 from support.local_service import POOL, make_client, remove, replace
 
 from cognitosync_async.local import LocalCognitoSync
@@ -384,36 +384,15 @@ def test_identities_only_in_the_target_are_visited_when_the_pool_is_enumerated(
 def test_progress_line_on_a_terminal_only(
     svc: LocalCognitoSync, seeder: Seeder, tmp_path: Path
 ) -> None:
-    import pty
-
     idents = people(5)
     seed(seeder, svc, idents)
     ids = ids_file(tmp_path, idents)
-    master, slave = pty.openpty()
-    try:
-        r = subprocess.run(
-            [*CLI, "mirror", "--endpoint-url", svc.endpoint_url, "--identity-pool-id", POOL,
-             "--target", f"sqlite:{tmp_path / 'copy.db'}", "--identities", str(ids), "--json"],
-            env=cli_env(svc, tmp_path), stdout=subprocess.PIPE, stderr=slave, text=True,
-            timeout=60,
-        )
-        os.close(slave)
-        slave = -1
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # the terminal's other end is closed: all read
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        if slave != -1:
-            os.close(slave)
-        os.close(master)
+    r, text = run_on_a_terminal(
+        [*CLI, "mirror", "--endpoint-url", svc.endpoint_url, "--identity-pool-id", POOL,
+         "--target", f"sqlite:{tmp_path / 'copy.db'}", "--identities", str(ids), "--json"],
+        cli_env(svc, tmp_path),
+    )
     assert r.returncode == 0
-    text = shown.decode()
     assert "mirror [" in text and "5/5" in text and "identities/s" not in text
     assert "datasets changed" in text
     # not on a pipe: stderr stays empty with --json

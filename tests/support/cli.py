@@ -5,6 +5,7 @@ takes the ``svc`` (a threaded service for the module) and ``env`` fixtures by im
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,3 +46,32 @@ def env_fixture(svc: LocalCognitoSync, tmp_path: Path) -> dict[str, str]:
     e = cli_env(svc, tmp_path)
     svc.faults.reset()
     return e
+
+
+def run_on_a_terminal(
+    args: list[str], env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run ``args`` with stderr on a pseudo-terminal (stdout piped, as text): the finished
+    process and everything the terminal showed."""
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run(args, env=env, stdout=subprocess.PIPE, stderr=slave, text=True,
+                           timeout=60)
+        os.close(slave)
+        slave = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    return r, shown.decode()
