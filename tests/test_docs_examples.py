@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.examples import python_blocks, run_example
+from support.extras import need
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
@@ -27,8 +28,18 @@ def test_every_guide_is_there_and_has_examples_or_says_why() -> None:
     assert len(EXAMPLES) >= 10
 
 
+# A block that imports an extra's library runs where the extra is installed; without
+# it the block skips, or fails when COGNITOSYNC_REQUIRE_EXTRAS is set (CI's main run).
+EXTRAS = {"opentelemetry": "otel", "ray": "ray", "aiobotocore": "dynamodb"}
+
+
 @pytest.mark.parametrize("code", EXAMPLES)
 def test_docs_example_runs(code: str, tmp_path: Path) -> None:
+    for module, extra in EXTRAS.items():
+        if f"import {module}" in code or f"from {module}" in code:
+            need(module, extra)
+    if "cognitosync_async.otel" in code:
+        need("opentelemetry.instrumentation", "otel")
     run_example(code, tmp_path)
 
 
