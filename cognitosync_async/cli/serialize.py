@@ -4,7 +4,7 @@ command line's ``--output json`` use the same one (ISO 8601 UTC dates)."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .._models import _MAX_EPOCH, _MIN_EPOCH, Dataset, Record, _records
@@ -36,9 +36,10 @@ def dataset_json(dataset: Dataset) -> dict[str, Any]:
     }
 
 
-# "YYYY-MM-DDT" by days since the epoch (timestamps of real data fall on few days)
-_DAYS: dict[int, str] = {}
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# "YYYY-MM-DDTHH:MM:" by minutes since the epoch (the records of a sync, and those a
+# device wrote at once, fall within few minutes); bounded, cleared when full
+_MINUTES: dict[int, str] = {}
+_EPOCH = datetime(1970, 1, 1)
 
 
 def iso_of_epoch(value: float) -> str:
@@ -54,17 +55,15 @@ def iso_of_epoch(value: float) -> str:
     elif us < 0:
         us += 1_000_000
         seconds -= 1
-    days, rest = divmod(seconds, 86400)
-    day = _DAYS.get(days)
-    if day is None:
-        if len(_DAYS) >= 4096:
-            _DAYS.clear()
-        day = _DAYS[days] = date.fromordinal(days + _EPOCH_ORDINAL).isoformat() + "T"
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
+    minute, secs = divmod(seconds, 60)
+    prefix = _MINUTES.get(minute)
+    if prefix is None:
+        if len(_MINUTES) >= 4096:
+            _MINUTES.clear()
+        prefix = _MINUTES[minute] = (_EPOCH + timedelta(minutes=minute)).isoformat()[:17]
     if us:
-        return f"{day}{hours:02d}:{minutes:02d}:{secs:02d}.{us:06d}Z"
-    return f"{day}{hours:02d}:{minutes:02d}:{secs:02d}Z"
+        return f"{prefix}{secs:02d}.{us:06d}Z"
+    return f"{prefix}{secs:02d}Z"
 
 
 def records_json_raw(value: Any) -> list[dict[str, Any]]:
@@ -75,8 +74,18 @@ def records_json_raw(value: Any) -> list[dict[str, Any]]:
     conversions and errors (``_records`` then reads the whole page)."""
     if type(value) is not list:
         return [record_json(r) for r in _records(value)]
-    iso, st, it, fl, none = iso_of_epoch, str, int, float, None
+    st, it, fl, none = str, int, float, None
     lo, hi = _MIN_EPOCH, _MAX_EPOCH
+    # each distinct timestamp of a page formatted once (a sync's records share one)
+    seen: dict[float, str] = {}
+    fmt = iso_of_epoch
+
+    def iso(value: float) -> str:
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = fmt(value)
+        return text
+
     out: list[dict[str, Any]] = []
     append = out.append
     for d in value:
