@@ -125,7 +125,8 @@ async def test_export_lines_through_retries_hooks_and_pages() -> None:
         "ResponseEvent", "ResponseEvent", "ResponseEvent", "RetryEvent", "ResponseEvent"]
     assert lines == [{
         "identity_pool_id": POOL, "identity_id": IDENTITY, "dataset_name": "d",
-        "creation_date": "2020-09-13T12:26:40Z", "last_modified_date": "2023-11-14T22:13:20.250000Z",
+        "creation_date": "2020-09-13T12:26:40Z",
+        "last_modified_date": "2023-11-14T22:13:20.250000Z",
         "last_modified_by": "123456789012", "data_storage": 10, "num_records": 4,
         "dataset_sync_count": 4, "merged_dataset_names": ["m"],
         "records": [

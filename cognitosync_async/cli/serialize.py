@@ -4,7 +4,7 @@ command line's ``--output json`` use the same one (ISO 8601 UTC dates)."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .._models import _MAX_EPOCH, _MIN_EPOCH, Dataset, Record, _records
@@ -39,7 +39,7 @@ def dataset_json(dataset: Dataset) -> dict[str, Any]:
 # "YYYY-MM-DDTHH:MM:" by minutes since the epoch (the records of a sync, and those a
 # device wrote at once, fall within few minutes); bounded, cleared when full
 _MINUTES: dict[int, str] = {}
-_EPOCH = datetime(1970, 1, 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def iso_of_epoch(value: float) -> str:
