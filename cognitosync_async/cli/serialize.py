@@ -42,11 +42,15 @@ _MINUTES: dict[int, str] = {}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+_SECONDS = [f"{i:02d}" for i in range(60)]
+_modf = math.modf
+
+
 def iso_of_epoch(value: float) -> str:
     """``_iso(datetime.fromtimestamp(value, timezone.utc))`` for epoch seconds in
     ``datetime``'s range, without building the datetime: the microseconds rounded
     half to even as ``fromtimestamp`` rounds them, shown only when not zero."""
-    frac, whole = math.modf(value)
+    frac, whole = _modf(value)
     us = round(frac * 1e6)
     seconds = int(whole)
     if us >= 1_000_000:
@@ -62,8 +66,8 @@ def iso_of_epoch(value: float) -> str:
             _MINUTES.clear()
         prefix = _MINUTES[minute] = (_EPOCH + timedelta(minutes=minute)).isoformat()[:17]
     if us:
-        return f"{prefix}{secs:02d}.{us:06d}Z"
-    return f"{prefix}{secs:02d}Z"
+        return prefix + _SECONDS[secs] + "." + str(us + 1_000_000)[1:] + "Z"
+    return prefix + _SECONDS[secs] + "Z"
 
 
 def records_json_raw(value: Any) -> list[dict[str, Any]]:
