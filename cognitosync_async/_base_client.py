@@ -60,7 +60,7 @@ from ._exceptions import (
 from ._http import AsyncTransport, HTTPRequest, HTTPResponse
 from ._operations import Operation, WireRequest, build_request, validate
 from ._ratelimit import AdaptiveRateLimiter
-from ._responses import read_answer, service_error_of
+from ._responses import RawReader, read_answer, service_error_of
 from ._retry import RetryConfig, log_before_sleep, retrying
 from ._settings import Settings, configured_endpoint, resolve_settings
 from ._transport import DEFAULT_TIMEOUT, Transport, user_agent
@@ -89,6 +89,7 @@ class _Call(Generic[_R]):
     attempts: int = 0
     status: int | None = None
     request_id: str | None = None
+    reader: RawReader | None = None  # the raw page path (``_call_raw``)
 
 
 class BaseClient:
@@ -351,10 +352,13 @@ class BaseClient:
             return None
         return {name: [*own[name], *GLOBAL_HOOKS[name]] for name in NAMES}
 
-    async def _call(self, op: Operation[_R], values: dict[str, Any]) -> _R:
+    async def _call(
+        self, op: Operation[_R], values: dict[str, Any], reader: RawReader | None = None
+    ) -> _R:
         validate(op, values)
         wire = build_request(op, values)
         call: _Call[_R] = _Call(op, self.SERVICE, self._hooks(), self._region or "")
+        call.reader = reader
         hooks = call.hooks
         if hooks is None:
             return await self._run(call, wire, values)
@@ -367,6 +371,14 @@ class BaseClient:
             raise
         await self._end(call, start, None)
         return result
+
+    async def _call_raw(
+        self, op: Operation[Any], values: dict[str, Any], reader: RawReader
+    ) -> Any:
+        """``_call`` for bulk jobs: the same request loop (validation, signing, retries,
+        hooks, error answers), but a 2xx answer's parsed JSON goes to ``reader``
+        (``(data, metadata) -> result``) instead of the operation's typed parser."""
+        return await self._call(op, values, reader)
 
     async def _end(self, call: _Call[Any], start: float, error: BaseException | None) -> None:
         assert call.hooks is not None
@@ -440,7 +452,7 @@ class BaseClient:
                 err = service_error_of(op, resp)
                 self._prepare_resend(op, err, resp, creds)
                 raise err
-            result = read_answer(op, resp, n)
+            result = read_answer(op, resp, n, call.reader)
         except CognitoSyncError as exc:
             await self._response(call, n, elapsed, exc)
             raise

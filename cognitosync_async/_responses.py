@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._exceptions import ResponseParseError, ServiceError, cut_message, service_error
@@ -21,16 +22,26 @@ _SECURITY_TOKEN = re.compile(r"(?i)(x-amz-security-token:)[^\n']*")
 _SIGNATURE = re.compile(r"(?i)(signature=)[0-9a-f]{16,}")
 
 
-def read_answer(op: Operation[_R], resp: HTTPResponse, attempt: int) -> _R:
+#: An internal reader of an answer's parsed JSON (the raw page path of bulk jobs):
+#: ``(data, metadata) -> result``; a wrong shape raises ``AnswerShapeError``.
+RawReader = Callable[[Any, ResponseMetadata], Any]
+
+
+def read_answer(
+    op: Operation[_R], resp: HTTPResponse, attempt: int, reader: RawReader | None = None
+) -> _R:
     """The response of a 2xx answer, with its ``response_metadata`` (request id,
-    status, and ``attempt``: the attempts the call took)."""
+    status, and ``attempt``: the attempts the call took); with ``reader``, what
+    it makes of the parsed JSON (checked the same way: a wrong shape is a
+    ``ResponseParseError`` of this attempt)."""
     body = resp.body
     try:
         data = loads(body) if body else {}
-        return parse(
-            op.output, data,
-            ResponseMetadata(resp.headers.get("x-amzn-RequestId"), resp.status, attempt),
-        )
+        metadata = ResponseMetadata(resp.headers.get("x-amzn-RequestId"), resp.status, attempt)
+        if reader is not None:
+            result: _R = reader(data, metadata)
+            return result
+        return parse(op.output, data, metadata)
     except (
         ValueError, TypeError, AttributeError, OverflowError, OSError, RecursionError
     ) as exc:

@@ -10,9 +10,11 @@ exponential backoff with full jitter, or the service's ``Retry-After`` /
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -21,7 +23,9 @@ from typing import Any
 import attrs
 from tenacity import (
     AsyncRetrying,
+    AttemptManager,
     RetryCallState,
+    before_nothing,
     retry_if_exception,
     stop_after_attempt,
 )
@@ -140,16 +144,77 @@ def log_before_sleep(retry_state: RetryCallState) -> None:
     )
 
 
+class _FirstAttempt(AttemptManager):
+    """The first attempt's context: a success is kept as a flag on the controller
+    rather than as tenacity's outcome (a ``concurrent.futures.Future``, a lock
+    and a condition built per call); a failure is tenacity's, as usual."""
+
+    def __init__(self, retry_state: RetryCallState, controller: Retrying) -> None:
+        self.retry_state = retry_state
+        self._controller = controller
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> bool | None:
+        if exc_type is not None and exc_value is not None:
+            self.retry_state.set_exception((exc_type, exc_value, traceback))
+            return True  # swallowed: tenacity decides on the next step
+        self._controller._succeeded = True
+        return None
+
+
+class Retrying(AsyncRetrying):
+    """tenacity's ``AsyncRetrying``, with the first attempt handed out at once.
+
+    Before an attempt that has no outcome yet, tenacity's ``iter`` runs two
+    actions: ``before`` (here tenacity's ``before_nothing``) and one answering
+    "attempt"; it wraps each in a coroutine function, asking ``inspect``
+    whether it already is one, on every call. For the first attempt, with
+    ``before`` left at ``before_nothing``, that decides nothing: the first
+    attempt is returned directly, and when it succeeds the iteration ends (as
+    tenacity ends it: a success is not retried). Every later step (the retry
+    predicate, the stop rule, the wait, ``before_sleep``) is tenacity's own.
+    """
+
+    _succeeded = False
+
+    def begin(self) -> None:  # tenacity's, reading its thread-local statistics once
+        stats = self.statistics
+        stats.clear()
+        stats["start_time"] = time.monotonic()
+        stats["attempt_number"] = 1
+        stats["idle_for"] = 0
+        stats["delay_since_first_attempt"] = 0
+
+    async def __anext__(self) -> AttemptManager:
+        if self._succeeded:
+            raise StopAsyncIteration
+        state = self._retry_state
+        if (
+            state.outcome is None
+            and state.attempt_number == 1
+            and self.before is before_nothing
+            and self.enabled
+        ):
+            return _FirstAttempt(state, self)
+        return await super().__anext__()
+
+
+@functools.lru_cache(maxsize=64)
+def _policy(config: RetryConfig) -> tuple[Any, Any, Any]:
+    """The stop rule, wait and retry predicate of ``config``: built once (they hold
+    no per-call state), shared by the controllers of every call."""
+    return (
+        stop_after_attempt(config.max_attempts),
+        wait_retry_after_or_full_jitter(config.base_delay, config.max_delay),
+        retry_if_exception(is_retryable),
+    )
+
+
 def retrying(
     config: RetryConfig,
     before_sleep: Callable[[RetryCallState], Any] = log_before_sleep,
-) -> AsyncRetrying:
+) -> Retrying:
     """A fresh tenacity controller for one call's attempts (``async for attempt in
-    retrying(config): with attempt: ...``); ``before_sleep`` logs (and tells the hooks)."""
-    return AsyncRetrying(
-        stop=stop_after_attempt(config.max_attempts),
-        wait=wait_retry_after_or_full_jitter(config.base_delay, config.max_delay),
-        retry=retry_if_exception(is_retryable),
-        reraise=True,
-        before_sleep=before_sleep,
-    )
+    retrying(config): with attempt: return ...``); ``before_sleep`` logs (and tells
+    the hooks)."""
+    stop, wait, retry = _policy(config)
+    return Retrying(stop=stop, wait=wait, retry=retry, reraise=True, before_sleep=before_sleep)

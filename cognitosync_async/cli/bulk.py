@@ -38,10 +38,13 @@ import attrs
 from .._dataset import DATASETS_PAGE_SIZE, RECORDS_PAGE_SIZE, ConflictPolicy, SyncConflictError
 from .._exceptions import ParamValidationError, ResourceConflictException
 from .._fanout import fan_out
+from .._models import ListRecordsResponse, ResponseMetadata, parse
+from .._operations import LIST_RECORDS
+from .._paginate import RecordPaginator
 from .checkpoint import Checkpoint, CheckpointMismatch
 from .inputs import lines_of
 from .progress import Progress
-from .serialize import dataset_json, record_json
+from .serialize import dataset_json, records_json_raw
 
 if TYPE_CHECKING:
     from .._client import CognitoSyncClient
@@ -103,13 +106,10 @@ async def export_identity(
         name = dataset.dataset_name
         if name is None:
             continue
-        pager = client.iter_records(
-            identity_pool_id=identity_pool_id,
-            identity_id=identity_id,
-            dataset_name=name,
-            page_size=RECORDS_PAGE_SIZE,
-        )
-        records = [record_json(r) async for r in pager]
+        pager = _export_records(client, identity_pool_id, identity_id, name)
+        records: list[dict[str, Any]] = []
+        async for page in pager.pages():
+            records += page.records  # type: ignore[arg-type]  # export dicts (see below)
         if pager.dataset_exists is False:
             continue  # deleted between the listing and the read
         line: dict[str, Any] = {
@@ -122,6 +122,42 @@ async def export_identity(
         }
         out.append(line)
     return out
+
+
+def _export_page(data: Any, metadata: ResponseMetadata) -> ListRecordsResponse:
+    """A ListRecords answer as the export needs it: every member but ``Records``
+    parsed and checked as the typed path does, and ``records`` holding the
+    records' export dicts (``record_json``'s, made straight from the JSON)."""
+    if type(data) is not dict:
+        return parse(ListRecordsResponse, data, metadata)  # raises, as the typed path
+    page = parse(ListRecordsResponse, {k: v for k, v in data.items() if k != "Records"},
+                 metadata)
+    page.records = records_json_raw(data.get("Records"))  # type: ignore[assignment]
+    return page
+
+
+def _export_records(
+    client: CognitoSyncClient, identity_pool_id: str, identity_id: str, dataset_name: str
+) -> RecordPaginator:
+    """``client.iter_records`` over the raw page path: the same request loop
+    (validation, signing, retries, hooks, error answers) and pagination
+    (``PaginationError`` on a repeated token), pages of export dicts."""
+
+    async def list_records(**values: Any) -> ListRecordsResponse:
+        page: ListRecordsResponse = await client._call_raw(LIST_RECORDS, values, _export_page)
+        return page
+
+    return RecordPaginator(
+        list_records,
+        {
+            "identity_pool_id": identity_pool_id,
+            "identity_id": identity_id,
+            "dataset_name": dataset_name,
+            "last_sync_count": None,
+            "sync_session_token": None,
+        },
+        page_size=RECORDS_PAGE_SIZE,
+    )
 
 
 class _Output:

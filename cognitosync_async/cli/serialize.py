@@ -3,10 +3,11 @@ command line's ``--output json`` use the same one (ISO 8601 UTC dates)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .._models import Dataset, Record
+from .._models import _MAX_EPOCH, _MIN_EPOCH, Dataset, Record, _records
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -33,3 +34,90 @@ def dataset_json(dataset: Dataset) -> dict[str, Any]:
         "data_storage": dataset.data_storage,
         "num_records": dataset.num_records,
     }
+
+
+# "YYYY-MM-DDTHH:MM:" by minutes since the epoch (the records of a sync, and those a
+# device wrote at once, fall within few minutes); bounded, cleared when full
+_MINUTES: dict[int, str] = {}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+_SECONDS = [f"{i:02d}" for i in range(60)]
+_modf = math.modf
+
+
+def iso_of_epoch(value: float) -> str:
+    """``_iso(datetime.fromtimestamp(value, timezone.utc))`` for epoch seconds in
+    ``datetime``'s range, without building the datetime: the microseconds rounded
+    half to even as ``fromtimestamp`` rounds them, shown only when not zero."""
+    frac, whole = _modf(value)
+    us = round(frac * 1e6)
+    seconds = int(whole)
+    if us >= 1_000_000:
+        us -= 1_000_000
+        seconds += 1
+    elif us < 0:
+        us += 1_000_000
+        seconds -= 1
+    minute, secs = divmod(seconds, 60)
+    prefix = _MINUTES.get(minute)
+    if prefix is None:
+        if len(_MINUTES) >= 4096:
+            _MINUTES.clear()
+        prefix = _MINUTES[minute] = (_EPOCH + timedelta(minutes=minute)).isoformat()[:17]
+    if us:
+        return prefix + _SECONDS[secs] + "." + str(us + 1_000_000)[1:] + "Z"
+    return prefix + _SECONDS[secs] + "Z"
+
+
+def records_json_raw(value: Any) -> list[dict[str, Any]]:
+    """``[record_json(r) for r in records]`` from a ListRecords page's parsed
+    ``Records`` member, without the typed ``Record``s: the same output, and for
+    anything but the usual shape (string key, string or null value and modifier,
+    integer sync count, float or null dates in range) the typed parser's
+    conversions and errors (``_records`` then reads the whole page)."""
+    if type(value) is not list:
+        return [record_json(r) for r in _records(value)]
+    st, it, fl, none = str, int, float, None
+    lo, hi = _MIN_EPOCH, _MAX_EPOCH
+    # each distinct timestamp of a page formatted once (a sync's records share one)
+    seen: dict[float, str] = {}
+    fmt = iso_of_epoch
+
+    def iso(value: float) -> str:
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = fmt(value)
+        return text
+
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for d in value:
+        if type(d) is not dict:
+            return [record_json(r) for r in _records(value)]
+        g = d.get
+        k = g("Key")
+        v = g("Value")
+        n = g("SyncCount")
+        lmd = g("LastModifiedDate")
+        by = g("LastModifiedBy")
+        dlmd = g("DeviceLastModifiedDate")
+        if not (
+            type(k) is st
+            and (v is none or type(v) is st)
+            and type(n) is it
+            and (by is none or type(by) is st)
+            and type(lmd) is fl
+            and lo <= lmd <= hi
+            and (dlmd is none or (type(dlmd) is fl and lo <= dlmd <= hi))
+        ):
+            return [record_json(r) for r in _records(value)]
+        append({
+            "key": k,
+            "value": v,
+            "sync_count": n,
+            "last_modified_date": iso(lmd),
+            "last_modified_by": by,
+            "device_last_modified_date": none if dlmd is none else iso(dlmd),
+        })
+    return out
