@@ -315,7 +315,7 @@ def test_export_interrupted_exits_130_and_resumes(
     args = [*CLI, "export", "--endpoint-url", svc.endpoint_url, "--identity-pool-id", POOL,
             "--identities", str(listing), "--outfile", str(out), "--checkpoint", str(ckpt),
             "--concurrency", "2"]
-    svc.faults.latency = 0.03
+    svc.faults.latency = 0.2  # slow enough that the export cannot end before the SIGINT
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 20
