@@ -3,6 +3,7 @@ and changes the source as an independent client, and reads it back as the oracle
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from pathlib import Path
@@ -330,3 +331,18 @@ async def test_a_write_during_the_read_is_not_skipped_by_the_next_run(
     assert s.datasets_changed == 1
     assert records_of(db, a, "settings")["during"] == ("read", 0, 2)
     await assert_identical(svc, db, [a])
+
+
+async def test_shards_opening_one_new_file_at_once(tmp_path: Path) -> None:
+    """Switching a fresh file to WAL takes an exclusive lock that SQLite's busy handler
+    does not wait for: several shards opening a new copy at once all get it open."""
+    for n in range(50):
+        path = tmp_path / f"copy{n}.db"
+        targets = [SqliteTarget(str(path)) for _ in range(4)]
+        await asyncio.gather(*(t.open() for t in targets))
+        await asyncio.gather(*(t.close() for t in targets))
+        conn = sqlite3.connect(path)
+        try:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        finally:
+            conn.close()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -129,12 +130,7 @@ class SqliteTarget:
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(DATASETS_DDL)
-            conn.execute(RECORDS_DDL)
-            conn.execute("COMMIT")
+            self._set_up(conn)
             self._check_layout(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -143,6 +139,28 @@ class SqliteTarget:
             conn.close()
             raise
         return conn
+
+    def _set_up(self, conn: sqlite3.Connection) -> None:
+        """WAL mode and the tables. Shards opening a new file at once can meet
+        "database is locked" here without SQLite's busy handler waiting (switching
+        a fresh file to WAL takes an exclusive lock): try again until the busy
+        timeout has passed."""
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(DATASETS_DDL)
+                conn.execute(RECORDS_DDL)
+                conn.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                time.sleep(0.02)
 
     def _check_layout(self, conn: sqlite3.Connection) -> None:
         for table, (columns, keys) in LAYOUT.items():
