@@ -18,7 +18,10 @@ page of 100 records (a walk of N pages); ``update_built`` one UpdateRecords
 call that builds (SDK: validated ``RecordPatch``es) its 100 patches;
 ``export`` one record exported (SDK: ``export_identity``, ListDatasets and
 ListRecords pages of 1,024 turned into export lines; floor: the same pages
-read into dicts); ``mirror`` is a hook (``MIRROR``) for when the mirror exists.
+read into dicts); ``mirror`` one record mirrored (SDK: ``mirror_identity``,
+the same pages, into a target that keeps nothing: the engine's own cost;
+floor: as for ``export``); ``mirror_sqlite`` the same into a fresh SQLite
+file (the target's writes counted too: they run in this process's threads).
 
 ``--install default`` hides orjson from the child (``sys.modules["orjson"] =
 None``, so the SDK's optional import fails as on a default install);
@@ -34,7 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -46,18 +49,24 @@ UNITS: dict[str, tuple[int, int, int]] = {
     "list_page": (3, 2, 8),
     "update_built": (3, 2, 8),
     "export": (1024, 1024, 3072),
+    "mirror": (1024, 1024, 3072),
+    "mirror_sqlite": (1024, 1024, 3072),
 }
 CLIENTS: dict[str, tuple[str, ...]] = {
     "describe": ("sdk", "floor", "aiobotocore"),
     "list_page": ("sdk", "floor", "aiobotocore"),
     "update_built": ("sdk", "floor", "aiobotocore"),
     "export": ("sdk", "floor"),
+    "mirror": ("sdk", "floor"),
+    "mirror_sqlite": ("sdk", "floor"),
 }
 LABELS = {
     "describe": "describe_dataset, sequential (per call)",
     "list_page": "list_records (per page of 100)",
     "update_built": "update_records, 100 patches built + validated (per call)",
     "export": "export (per record)",
+    "mirror": "mirror, discarding target (per record)",
+    "mirror_sqlite": "mirror into SQLite (per record)",
 }
 #: describe answers carry no records: one timestamp mode is enough
 TS_MODES: dict[str, tuple[str, ...]] = {
@@ -65,11 +74,9 @@ TS_MODES: dict[str, tuple[str, ...]] = {
     "list_page": ("shared", "distinct"),
     "update_built": ("shared", "distinct"),
     "export": ("shared", "distinct"),
+    "mirror": ("shared", "distinct"),
+    "mirror_sqlite": ("shared", "distinct"),
 }
-
-#: Hook for the mirror (not written yet): ``async def (client, identity_id) -> records``
-#: copying one identity into a scratch target; set it and add "mirror" to UNITS.
-MIRROR: Callable[[Any, str], Awaitable[int]] | None = None
 
 
 # ------------------------------------------------------------------ child
@@ -101,8 +108,12 @@ async def _child(
             send, build = drv.send_update, drv.build_patches
             for i in range(count):
                 await send(build(drv.sync_count, round_no * 1000 + i))
-        elif scenario == "export":
+        elif scenario == "export" or drv.kind != "sdk":  # the floor reads the pages
             got = await _export(drv, d.export_identity(count))
+            assert got == count, (got, count)
+        elif scenario in ("mirror", "mirror_sqlite"):
+            got = await _mirror(drv, d.export_identity(count),
+                                scratch if scenario == "mirror_sqlite" else None, round_no)
             assert got == count, (got, count)
         else:
             raise SystemExit(f"unknown scenario {scenario}")
@@ -112,13 +123,60 @@ async def _child(
         sys.__stdout__.flush()  # type: ignore[union-attr]
         sys.stdin.readline()
 
-    await units(warm, 0)
-    step("warm")
-    await units(n1, 1)
-    step("n1")
-    await units(n2, 2)
-    step("n2")
+    with tempfile.TemporaryDirectory() as scratch:
+        await units(warm, 0)
+        step("warm")
+        await units(n1, 1)
+        step("n1")
+        await units(n2, 2)
+        step("n2")
     await drv.close()
+
+
+class _Discard:
+    """A mirror target that keeps nothing (every identity new to it): what the
+    mirror costs on its own, reading the source and making the target's rows."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def datasets(self, identity_id: str) -> dict[str, Any]:
+        return {}
+
+    async def write_records(
+        self, identity_id: str, dataset_name: str, records: Any, *, exact: bool
+    ) -> Any:
+        from cognitosync_async.mirror import WriteResult
+
+        return WriteResult(written=len(records))
+
+    async def write_dataset(self, row: Any) -> None: ...
+
+    async def delete_dataset(self, row: Any) -> int:
+        return 0
+
+    async def records(self, identity_id: str, dataset_name: str) -> list[Any]:
+        return []
+
+    async def identities(self) -> AsyncIterator[str]:
+        return
+        yield
+
+
+async def _mirror(drv: Any, identity: str, scratch: str | None, round_no: int) -> int:
+    """One identity mirrored: into ``_Discard``, or a fresh SQLite file in ``scratch``."""
+    from cognitosync_async.mirror import make_target
+    from cognitosync_async.mirror._engine import _Source, mirror_identity
+
+    target: Any = (_Discard() if scratch is None
+                   else make_target(f"sqlite:{scratch}/copy-{round_no}.db"))
+    await target.open()
+    try:
+        counts = await mirror_identity(_Source(drv.client, d.POOL, None), target, identity)
+    finally:
+        await target.close()
+    return int(counts.written)
 
 
 async def _export(drv: Any, identity: str) -> int:

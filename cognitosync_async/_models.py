@@ -360,6 +360,64 @@ def _records(value: Any, member: str = "Records") -> list[Record]:
     return out
 
 
+def usual_records(
+    value: Any, make: Callable[[str, str | None, int, float, str | None, float | None], T]
+) -> list[T] | None:
+    """``make(key, value, sync_count, last_modified_date, last_modified_by,
+    device_last_modified_date)`` for each record of a page's parsed ``Records``
+    member, when every record has the usual shape (``_records``' fast path:
+    string key, string or null value and modifier, integer sync count, epoch
+    seconds in range, the device date or null); None for anything else, which the
+    caller then reads with ``_records`` (its conversions and its errors). For bulk
+    jobs that need no ``Record``s on the way through (export, mirror)."""
+    if type(value) is not list:
+        return None
+    st, it, fl, none = str, int, float, None
+    lo, hi = _MIN_EPOCH, _MAX_EPOCH
+    out: list[T] = []
+    append = out.append
+    for d in value:
+        if type(d) is not dict:
+            return None
+        g = d.get
+        k = g("Key")
+        v = g("Value")
+        n = g("SyncCount")
+        lmd = g("LastModifiedDate")
+        by = g("LastModifiedBy")
+        dlmd = g("DeviceLastModifiedDate")
+        if not (
+            type(k) is st
+            and (v is none or type(v) is st)
+            and type(n) is it
+            and (by is none or type(by) is st)
+            and type(lmd) is fl
+            and lo <= lmd <= hi
+            and (dlmd is none or (type(dlmd) is fl and lo <= dlmd <= hi))
+        ):
+            return None
+        append(make(k, v, n, lmd, by, dlmd))
+    return out
+
+
+def records_reader(
+    convert: Callable[[Any], list[Any]],
+) -> Callable[[Any, ResponseMetadata], ListRecordsResponse]:
+    """A raw-page reader (``BaseClient._call_raw``) for ListRecords: every member but
+    ``Records`` parsed and checked as the typed path does, and ``records`` holding
+    ``convert(Records)`` (the bulk job's own rows) instead of ``Record``s."""
+
+    def read(data: Any, metadata: ResponseMetadata) -> ListRecordsResponse:
+        if type(data) is not dict:
+            return parse(ListRecordsResponse, data, metadata)  # raises, as the typed path
+        page = parse(ListRecordsResponse, {k: v for k, v in data.items() if k != "Records"},
+                     metadata)
+        page.records = convert(data.get("Records"))
+        return page
+
+    return read
+
+
 def _record_slow(r: Record, d: dict[str, Any], where: str) -> None:
     g = d.get
     item: Any

@@ -309,21 +309,22 @@ async def test_a_write_during_the_read_is_not_skipped_by_the_next_run(
 ) -> None:
     """An old app writes right after the mirror's ListRecords snapshot (C9): the cursor
     and the row's metadata are those of the snapshot, so the next run reads the write."""
-    from cognitosync_async import CognitoSyncClient
-    from cognitosync_async._models import ListRecordsResponse
+    from cognitosync_async import CognitoSyncClient, ResponseEvent
 
     (a,) = ids(1)
     await write(dev, a, "settings", {"k": "v"})
 
-    class AppWritesDuringTheRead(CognitoSyncClient):
-        async def list_records(self, **kwargs: Any) -> ListRecordsResponse:
-            page = await super().list_records(**kwargs)
+    async def app_writes_after_the_read(event: ResponseEvent) -> None:
+        # the service has answered ListRecords (the snapshot); the mirror has not
+        # written it yet
+        if event.operation == "ListRecords":
             await write(dev, a, "settings", {"during": "read"})
-            return page
 
     db = tmp_path / "copy.db"
-    async with AppWritesDuringTheRead(svc.region, credentials=svc.credentials,
-                                      endpoint_url=svc.endpoint_url) as client:
+    async with CognitoSyncClient(
+        svc.region, credentials=svc.credentials, endpoint_url=svc.endpoint_url,
+        event_hooks={"response": [app_writes_after_the_read]},
+    ) as client:
         await mirror(client, identity_pool_id=POOL, target=f"sqlite:{db}", identities=[a])
     assert set(records_of(db, a, "settings")) == {"k"}  # the snapshot's records only
     assert dataset_of(db, a, "settings")["dataset_sync_count"] == 1  # type: ignore[index]

@@ -38,7 +38,7 @@ import attrs
 from .._dataset import DATASETS_PAGE_SIZE, RECORDS_PAGE_SIZE, ConflictPolicy, SyncConflictError
 from .._exceptions import ParamValidationError, ResourceConflictException
 from .._fanout import fan_out
-from .._models import ListRecordsResponse, ResponseMetadata, parse
+from .._models import ListRecordsResponse, records_reader
 from .._operations import LIST_RECORDS
 from .._paginate import RecordPaginator
 from .checkpoint import Checkpoint, CheckpointMismatch
@@ -124,16 +124,9 @@ async def export_identity(
     return out
 
 
-def _export_page(data: Any, metadata: ResponseMetadata) -> ListRecordsResponse:
-    """A ListRecords answer as the export needs it: every member but ``Records``
-    parsed and checked as the typed path does, and ``records`` holding the
-    records' export dicts (``record_json``'s, made straight from the JSON)."""
-    if type(data) is not dict:
-        return parse(ListRecordsResponse, data, metadata)  # raises, as the typed path
-    page = parse(ListRecordsResponse, {k: v for k, v in data.items() if k != "Records"},
-                 metadata)
-    page.records = records_json_raw(data.get("Records"))  # type: ignore[assignment]
-    return page
+#: ListRecords answers as the export needs them: ``records`` holds the records'
+#: export dicts (``record_json``'s, made straight from the JSON)
+_export_page = records_reader(records_json_raw)
 
 
 def _export_records(

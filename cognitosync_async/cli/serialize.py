@@ -7,7 +7,7 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .._models import _MAX_EPOCH, _MIN_EPOCH, Dataset, Record, _records
+from .._models import Dataset, Record, _records, usual_records
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -73,51 +73,25 @@ def iso_of_epoch(value: float) -> str:
 def records_json_raw(value: Any) -> list[dict[str, Any]]:
     """``[record_json(r) for r in records]`` from a ListRecords page's parsed
     ``Records`` member, without the typed ``Record``s: the same output, and for
-    anything but the usual shape (string key, string or null value and modifier,
-    integer sync count, float or null dates in range) the typed parser's
-    conversions and errors (``_records`` then reads the whole page)."""
-    if type(value) is not list:
-        return [record_json(r) for r in _records(value)]
-    st, it, fl, none = str, int, float, None
-    lo, hi = _MIN_EPOCH, _MAX_EPOCH
+    anything but the usual shape (``usual_records``) the typed parser's
+    conversions and errors."""
     # each distinct timestamp of a page formatted once (a sync's records share one)
     seen: dict[float, str] = {}
-    fmt = iso_of_epoch
+    get, fmt = seen.get, iso_of_epoch
 
-    def iso(value: float) -> str:
-        text = seen.get(value)
-        if text is None:
-            text = seen[value] = fmt(value)
-        return text
+    def line(k: str, v: str | None, n: int, lmd: float, by: str | None,
+             dlmd: float | None) -> dict[str, Any]:
+        t = get(lmd)
+        if t is None:
+            t = seen[lmd] = fmt(lmd)
+        if dlmd is None:
+            dt = None
+        else:
+            dt = get(dlmd)
+            if dt is None:
+                dt = seen[dlmd] = fmt(dlmd)
+        return {"key": k, "value": v, "sync_count": n, "last_modified_date": t,
+                "last_modified_by": by, "device_last_modified_date": dt}
 
-    out: list[dict[str, Any]] = []
-    append = out.append
-    for d in value:
-        if type(d) is not dict:
-            return [record_json(r) for r in _records(value)]
-        g = d.get
-        k = g("Key")
-        v = g("Value")
-        n = g("SyncCount")
-        lmd = g("LastModifiedDate")
-        by = g("LastModifiedBy")
-        dlmd = g("DeviceLastModifiedDate")
-        if not (
-            type(k) is st
-            and (v is none or type(v) is st)
-            and type(n) is it
-            and (by is none or type(by) is st)
-            and type(lmd) is fl
-            and lo <= lmd <= hi
-            and (dlmd is none or (type(dlmd) is fl and lo <= dlmd <= hi))
-        ):
-            return [record_json(r) for r in _records(value)]
-        append({
-            "key": k,
-            "value": v,
-            "sync_count": n,
-            "last_modified_date": iso(lmd),
-            "last_modified_by": by,
-            "device_last_modified_date": none if dlmd is none else iso(dlmd),
-        })
-    return out
+    out = usual_records(value, line)
+    return out if out is not None else [record_json(r) for r in _records(value)]

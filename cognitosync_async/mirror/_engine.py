@@ -34,6 +34,7 @@ cursors are at most what their records hold, so a rerun converges.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from datetime import datetime
@@ -43,7 +44,8 @@ import attrs
 
 from .._exceptions import InvalidParameterException, ResourceNotFoundException
 from .._fanout import fan_out
-from .._models import Dataset, ListRecordsResponse, Record
+from .._models import Dataset, ListRecordsResponse, Record, _records, records_reader, usual_records
+from .._operations import LIST_RECORDS
 from .._ratelimit import TokenBucket
 from ._calls import counting_calls
 from ._shard import Shard
@@ -81,6 +83,36 @@ def record_row(record: Record) -> RecordRow:
         last_modified_by=record.last_modified_by,
         device_last_modified_date=epoch_ms(record.device_last_modified_date),
     )
+
+
+_modf = math.modf
+
+
+def ms_of_epoch(value: float) -> int:
+    """``epoch_ms(datetime.fromtimestamp(value, timezone.utc))`` for epoch seconds in
+    ``datetime``'s range, without the datetime: microseconds rounded half to even
+    as ``fromtimestamp`` rounds them, then ``timestamp()``'s exact division."""
+    frac, whole = _modf(value)
+    return round((int(whole) * 1_000_000 + round(frac * 1e6)) / 1_000_000 * 1000)
+
+
+def _row(k: str, v: str | None, n: int, lmd: float, by: str | None,
+         dlmd: float | None) -> RecordRow:
+    return RecordRow(k, v, n, ms_of_epoch(lmd), by, None if dlmd is None else ms_of_epoch(dlmd))
+
+
+def record_rows(value: Any) -> list[RecordRow]:
+    """``[record_row(r) for r in records if r.key is not None]`` from a ListRecords
+    page's parsed ``Records`` member: straight from the JSON for the usual shape
+    (``usual_records``), else through the typed parser (its conversions, its errors)."""
+    rows = usual_records(value, _row)
+    if rows is None:
+        rows = [record_row(r) for r in _records(value) if r.key is not None]
+    return rows
+
+
+#: ListRecords answers as the mirror reads them: ``records`` holds ``RecordRow``s
+_rows_page = records_reader(record_rows)
 
 
 def dataset_row(pool: str, identity_id: str, ds: Dataset, sync_count: int) -> DatasetRow:
@@ -269,25 +301,27 @@ class _Source:
 
     async def records(
         self, identity_id: str, dataset_name: str, since: int
-    ) -> tuple[ListRecordsResponse, list[Record]]:
-        """``(first page, every record)`` changed after ``since``, all pages."""
+    ) -> tuple[ListRecordsResponse, list[RecordRow]]:
+        """``(first page, every record's row)`` changed after ``since``, all pages
+        (read through the client's raw page path: its request loop, no ``Record``s)."""
         first: ListRecordsResponse | None = None
-        records: list[Record] = []
+        rows: list[RecordRow] = []
         token: str | None = None
         session: str | None = None
         while True:
             await self._wait()
-            page = await self.client.list_records(
-                identity_pool_id=self.pool, identity_id=identity_id,
-                dataset_name=dataset_name, last_sync_count=since, next_token=token,
-                max_results=RECORDS_PAGE, sync_session_token=session)
+            page: ListRecordsResponse = await self.client._call_raw(LIST_RECORDS, {
+                "identity_pool_id": self.pool, "identity_id": identity_id,
+                "dataset_name": dataset_name, "last_sync_count": since, "next_token": token,
+                "max_results": RECORDS_PAGE, "sync_session_token": session,
+            }, _rows_page)
             if first is None:
                 first = page
                 session = page.sync_session_token
-            records.extend(page.records or [])
+            rows += page.records  # type: ignore[arg-type]  # RecordRows (see _rows_page)
             token = page.next_token
             if not token:
-                return first, records
+                return first, rows
 
 
 def _no_such_sync_count(exc: InvalidParameterException) -> bool:
@@ -339,7 +373,7 @@ async def mirror_identity(
                 counts.deleted += 1
             continue
         result = await target.write_records(
-            identity_id, name, [record_row(r) for r in records if r.key is not None],
+            identity_id, name, records,
             exact=full,
         )
         counts.written += result.written
@@ -516,7 +550,7 @@ async def verify_identity(source: _Source, target: Target, identity_id: str
         if row.dataset_sync_count != src_count:
             diffs.append(Difference(identity_id, name, None, f"dataset sync count {src_count}",
                                     f"dataset sync count {row.dataset_sync_count}"))
-        src = {str(r.key): record_row(r) for r in records if r.key is not None}
+        src = {r.key: r for r in records}
         dst = {r.key: r for r in await target.records(identity_id, name)}
         n_records += len(src)
         for key in sorted(set(src) | set(dst)):
