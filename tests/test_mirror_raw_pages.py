@@ -57,3 +57,18 @@ def test_raw_rows_are_the_typed_records_rows(page: Any) -> None:
         return [record_row(r) for r in _records(p) if r.key is not None]
 
     assert _outcome(record_rows, page) == _outcome(typed, page)
+
+
+def test_a_raw_row_is_a_whole_frozen_record_row() -> None:
+    import attrs
+
+    from cognitosync_async.mirror import RecordRow
+
+    (row,) = record_rows([{"Key": "k", "Value": "v", "SyncCount": 3,
+                           "LastModifiedDate": 1700000000.5, "LastModifiedBy": "me",
+                           "DeviceLastModifiedDate": None}])
+    want = RecordRow("k", "v", 3, 1700000000500, "me", None)
+    assert row == want and hash(row) == hash(want) and repr(row) == repr(want)
+    assert attrs.asdict(row) == attrs.asdict(want)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        row.value = "changed"  # type: ignore[misc]

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -91,21 +91,55 @@ _modf = math.modf
 def ms_of_epoch(value: float) -> int:
     """``epoch_ms(datetime.fromtimestamp(value, timezone.utc))`` for epoch seconds in
     ``datetime``'s range, without the datetime: microseconds rounded half to even
-    as ``fromtimestamp`` rounds them, then ``timestamp()``'s exact division."""
-    frac, whole = _modf(value)
-    return round((int(whole) * 1_000_000 + round(frac * 1e6)) / 1_000_000 * 1000)
+    as ``fromtimestamp`` rounds them, then ``timestamp()``'s correctly rounded
+    division of the whole microseconds (in floats while they are exact: below 2**53)."""
+    whole = int(value)
+    if -9_000_000_000 < whole < 9_000_000_000:
+        return round((whole * 1e6 + round((value - whole) * 1e6)) / 1e6 * 1000)
+    frac, w = _modf(value)
+    return round((int(w) * 1_000_000 + round(frac * 1e6)) / 1_000_000 * 1000)
 
 
-def _row(k: str, v: str | None, n: int, lmd: float, by: str | None,
-         dlmd: float | None) -> RecordRow:
-    return RecordRow(k, v, n, ms_of_epoch(lmd), by, None if dlmd is None else ms_of_epoch(dlmd))
+# A RecordRow made without its attrs ``__init__`` (a frozen class sets each field
+# through ``object.__setattr__``): the slots' own setters, for the mirror's hot path.
+# Only for a class whose fields are exactly these, with no validator or converter.
+assert [(f.name, f.validator, f.converter) for f in attrs.fields(RecordRow)] == [
+    (name, None, None) for name in ("key", "value", "sync_count", "last_modified_date",
+                                    "last_modified_by", "device_last_modified_date")]
+_new = object.__new__
+_set_key, _set_value, _set_count, _set_lmd, _set_by, _set_dlmd = (
+    getattr(RecordRow, f.name).__set__ for f in attrs.fields(RecordRow))
+
+
+def _rows_maker() -> Callable[[str, str | None, int, float, str | None, float | None],
+                              RecordRow]:
+    """``usual_records``' maker of RecordRows for one page; the server's write time
+    (shared by the records of one sync) converted once a page."""
+    seen: dict[float, int] = {}
+    get, ms = seen.get, ms_of_epoch
+
+    def row(k: str, v: str | None, n: int, lmd: float, by: str | None,
+            dlmd: float | None) -> RecordRow:
+        t = get(lmd)
+        if t is None:
+            t = seen[lmd] = ms(lmd)
+        r = _new(RecordRow)
+        _set_key(r, k)
+        _set_value(r, v)
+        _set_count(r, n)
+        _set_lmd(r, t)
+        _set_by(r, by)
+        _set_dlmd(r, None if dlmd is None else ms(dlmd))
+        return r
+
+    return row
 
 
 def record_rows(value: Any) -> list[RecordRow]:
     """``[record_row(r) for r in records if r.key is not None]`` from a ListRecords
     page's parsed ``Records`` member: straight from the JSON for the usual shape
     (``usual_records``), else through the typed parser (its conversions, its errors)."""
-    rows = usual_records(value, _row)
+    rows = usual_records(value, _rows_maker())
     if rows is None:
         rows = [record_row(r) for r in _records(value) if r.key is not None]
     return rows
