@@ -93,8 +93,22 @@ _PATCH_RULES = {
 }
 
 
+class _SentForm:
+    """A slot for a patch's wire form, made when the patch is built and checked.
+
+    It holds the field values it was made from next to the wire dict; a call
+    sends the dict when every field is still that very object (an assigned
+    field is a different object, or an identical one: the same immutable
+    value), else checks the patch again and makes it anew. Not a field: it is
+    not compared, shown, pickled or copied (a copy is checked when sent).
+    """
+
+    __slots__ = ("_sent",)
+    _sent: tuple[Any, Any, Any, Any, Any, dict[str, Any]]
+
+
 @attrs.define(kw_only=False)
-class RecordPatch:
+class RecordPatch(_SentForm):
     """One change to a record: ``op`` is ``"replace"`` (with ``value``) or ``"remove"``.
 
     ``sync_count`` is the record's current sync count (0 for a key never seen).
@@ -108,11 +122,38 @@ class RecordPatch:
     value: str | None = None
     device_last_modified_date: datetime | None = None
 
-    def __attrs_post_init__(self) -> None:
-        if not _patch_ok(
-            self.op, self.key, self.sync_count, self.value, self.device_last_modified_date
+    # attrs' own __init__ would set the fields and call a post-init hook; this one
+    # sets them, checks the arguments in one call and keeps the wire form
+    def __init__(
+        self,
+        op: str,
+        key: str,
+        sync_count: int,
+        value: str | None = None,
+        device_last_modified_date: datetime | None = None,
+    ) -> None:
+        self.op = op
+        self.key = key
+        self.sync_count = sync_count
+        self.value = value
+        self.device_last_modified_date = device_last_modified_date
+        if not (
+            type(op) is str and (op == "replace" or op == "remove")
+            and type(key) is str and 0 < len(key) <= 1024
+            and (key.isascii() or not _SURROGATE.search(key))
+            and type(sync_count) is int and _LONG_MIN <= sync_count <= _LONG_MAX
+            and (value is None or (
+                type(value) is str and len(value) <= _VALUE_MAX
+                and (value.isascii() or not _SURROGATE.search(value))
+            ))
+            and (device_last_modified_date is None or val.timestamp_ok(device_last_modified_date))
         ):
             _explain_patch(self)
+        self._sent = (op, key, sync_count, value, device_last_modified_date,
+                      _patch_dict(op, key, sync_count, value, device_last_modified_date)
+                      if device_last_modified_date is not None else
+                      {"Op": op, "Key": key, "SyncCount": sync_count} if value is None else
+                      {"Op": op, "Key": key, "Value": value, "SyncCount": sync_count})
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Op": self.op, "Key": self.key}
@@ -124,31 +165,46 @@ class RecordPatch:
         return out
 
 
+def _patch_dict(op: Any, key: Any, n: Any, v: Any, date: Any) -> dict[str, Any]:
+    """A checked patch's wire dict (the members in boto3's order)."""
+    if v is None:
+        d: dict[str, Any] = {"Op": op, "Key": key, "SyncCount": n}
+    else:
+        d = {"Op": op, "Key": key, "Value": v, "SyncCount": n}
+    if date is not None:
+        d["DeviceLastModifiedDate"] = epoch_seconds(date)
+    return d
+
+
 def _explain_patch(patch: RecordPatch) -> None:
     for field in attrs.fields(RecordPatch):
         _PATCH_RULES[field.name](patch, field, getattr(patch, field.name))
 
 
 def patches_wire(value: Any) -> list[dict[str, Any]]:
-    """The wire form of a call's ``record_patches``, each patch checked again
-    (a field may have been assigned since it was built) in the same pass."""
+    """The wire form of a call's ``record_patches``: each patch's form made when
+    it was built, or, for a patch with a field assigned since (or a copy), the
+    patch checked again and its form made anew."""
     if type(value) is not list:
         raise ParamValidationError("record_patches", "must be a list of RecordPatch")
     out: list[dict[str, Any]] = []
     append = out.append
-    ok = _patch_ok
     for p in value:
         if type(p) is not RecordPatch:
             raise ParamValidationError("record_patches", "must be a list of RecordPatch")
-        op, key, n, v, date = p.op, p.key, p.sync_count, p.value, p.device_last_modified_date
-        if not ok(op, key, n, v, date):
-            _explain_patch(p)
-        if v is None:
-            d: dict[str, Any] = {"Op": op, "Key": key, "SyncCount": n}
-        else:
-            d = {"Op": op, "Key": key, "Value": v, "SyncCount": n}
-        if date is not None:
-            d["DeviceLastModifiedDate"] = epoch_seconds(date)
+        try:
+            op, key, n, v, date, d = p._sent
+        except AttributeError:  # a copy or an unpickled patch: no form kept
+            d = None
+        if (
+            d is None or p.op is not op or p.key is not key or p.sync_count is not n
+            or p.value is not v or p.device_last_modified_date is not date
+        ):
+            op, key, n, v, date = p.op, p.key, p.sync_count, p.value, p.device_last_modified_date
+            if not _patch_ok(op, key, n, v, date):
+                _explain_patch(p)
+            d = _patch_dict(op, key, n, v, date)
+            p._sent = (op, key, n, v, date, d)
         append(d)
     return out
 
