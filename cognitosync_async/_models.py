@@ -149,7 +149,7 @@ class RecordPatch(_SentForm):
             and (device_last_modified_date is None or val.timestamp_ok(device_last_modified_date))
         ):
             _explain_patch(self)
-        self._sent = (op, key, sync_count, value, device_last_modified_date,
+        self._sent = (op, key, sync_count, value, device_last_modified_date,  # type: ignore[misc]
                       _patch_dict(op, key, sync_count, value, device_last_modified_date)
                       if device_last_modified_date is not None else
                       {"Op": op, "Key": key, "SyncCount": sync_count} if value is None else
@@ -204,7 +204,7 @@ def patches_wire(value: Any) -> list[dict[str, Any]]:
             if not _patch_ok(op, key, n, v, date):
                 _explain_patch(p)
             d = _patch_dict(op, key, n, v, date)
-            p._sent = (op, key, n, v, date, d)
+            p._sent = (op, key, n, v, date, d)  # type: ignore[misc]  # (a base class slot)
         append(d)
     return out
 
