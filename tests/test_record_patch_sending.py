@@ -114,7 +114,7 @@ async def test_a_field_assigned_a_bad_value_is_refused_before_the_network(
 
 async def test_a_bad_value_assigned_back_to_a_good_one_is_sent(server: Server) -> None:
     patch = RecordPatch("replace", "k", 1, "v")
-    patch.sync_count = True  # type: ignore[assignment]
+    patch.sync_count = True
     with pytest.raises(ParamValidationError):
         await sent(server, [patch])
     patch.sync_count = 1
