@@ -385,11 +385,17 @@ def _records(value: Any, member: str = "Records") -> list[Record]:
         if type(d) is not dict:
             raise _shape_error(f"{member}[{len(out)}]", "an object", d)
         g = d.get
-        k = g("Key")
+        try:  # the members the service always sends (a subscript costs less than a get)
+            k = d["Key"]
+            n = d["SyncCount"]
+            lmd = d["LastModifiedDate"]
+            by = d["LastModifiedBy"]
+        except KeyError:  # one left out: read as null, as every member is
+            k = g("Key")
+            n = g("SyncCount")
+            lmd = g("LastModifiedDate")
+            by = g("LastModifiedBy")
         v = g("Value")
-        n = g("SyncCount")
-        lmd = g("LastModifiedDate")
-        by = g("LastModifiedBy")
         dlmd = g("DeviceLastModifiedDate")
         r = new(cls)
         if (
