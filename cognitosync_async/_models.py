@@ -67,23 +67,9 @@ _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _VALUE_MAX = 1_048_575
 
 
-def _patch_ok(op: Any, key: Any, sync_count: Any, value: Any, date: Any) -> bool:
-    """A valid patch's fields, in one expression (``_PATCH_RULES`` word an error)."""
-    return (
-        (op == "replace" or op == "remove") and type(op) is str
-        and type(key) is str and 0 < len(key) <= 1024
-        and (key.isascii() or not _SURROGATE.search(key))
-        and type(sync_count) is int and _LONG_MIN <= sync_count <= _LONG_MAX
-        and (value is None or (
-            type(value) is str and len(value) <= _VALUE_MAX
-            and (value.isascii() or not _SURROGATE.search(value))
-        ))
-        and (date is None or val.timestamp_ok(date))
-    )
-
-
-# the rules of each field, run only for a patch that failed ``_patch_ok``: they
-# decide which field broke which rule and word the ParamValidationError
+# the rules of each field, run only for a patch that failed the one-expression check
+# of ``RecordPatch.__init__``: they decide which field broke which rule and word the
+# ParamValidationError
 _PATCH_RULES = {
     "op": val.OPERATION,
     "key": val.RECORD_KEY,
@@ -123,7 +109,8 @@ class RecordPatch(_SentForm):
     device_last_modified_date: datetime | None = None
 
     # attrs' own __init__ would set the fields and call a post-init hook; this one
-    # sets them, checks the arguments in one call and keeps the wire form
+    # sets them, checks the arguments in one expression (the only place a patch's
+    # rules are checked; ``_PATCH_RULES`` word an error) and keeps the wire form
     def __init__(
         self,
         op: str,
@@ -182,16 +169,15 @@ def _explain_patch(patch: RecordPatch) -> None:
 
 
 def patches_wire(value: Any) -> list[dict[str, Any]]:
-    """The wire form of a call's ``record_patches``: each patch's form made when
-    it was built, or, for a patch with a field assigned since (or a copy), the
-    patch checked again and its form made anew."""
+    """The wire form of a call's ``record_patches`` (``validate`` has checked that it
+    is a list of ``RecordPatch``): each patch's form made when it was built, or, for
+    a patch with a field assigned since (or a copy), the patch checked again by
+    building it anew from its fields, and that form kept."""
     if type(value) is not list:
         raise ParamValidationError("record_patches", "must be a list of RecordPatch")
     out: list[dict[str, Any]] = []
     append = out.append
     for p in value:
-        if type(p) is not RecordPatch:
-            raise ParamValidationError("record_patches", "must be a list of RecordPatch")
         try:
             op, key, n, v, date, d = p._sent
         except AttributeError:  # a copy or an unpickled patch: no form kept
@@ -200,11 +186,11 @@ def patches_wire(value: Any) -> list[dict[str, Any]]:
             d is None or p.op is not op or p.key is not key or p.sync_count is not n
             or p.value is not v or p.device_last_modified_date is not date
         ):
-            op, key, n, v, date = p.op, p.key, p.sync_count, p.value, p.device_last_modified_date
-            if not _patch_ok(op, key, n, v, date):
-                _explain_patch(p)
-            d = _patch_dict(op, key, n, v, date)
-            p._sent = (op, key, n, v, date, d)  # type: ignore[misc]  # (a base class slot)
+            sent = RecordPatch(
+                p.op, p.key, p.sync_count, p.value, p.device_last_modified_date
+            )._sent
+            p._sent = sent
+            d = sent[5]
         append(d)
     return out
 
