@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -168,18 +169,6 @@ class _FirstAttempt(AttemptManager):
         return None
 
 
-class _CallLocal:
-    """Where one controller keeps tenacity's ``statistics`` and ``iter_state``.
-
-    tenacity keeps them in a ``threading.local`` (a controller may be shared by
-    threads); each controller here is one call's, driven by one task on one
-    thread, so a plain object does (making a ``threading.local`` costs ~9k
-    instructions, a third of what was left of tenacity's cost per call).
-    """
-
-    statistics: dict[str, Any]
-
-
 class Retrying(AsyncRetrying):
     """tenacity's ``AsyncRetrying``, with the first attempt handed out at once.
 
@@ -194,7 +183,7 @@ class Retrying(AsyncRetrying):
 
     ``retrying`` makes one per call from a controller built once per
     ``RetryConfig`` by tenacity's own constructor (its attributes copied, a
-    fresh ``_CallLocal`` for the per-call state), and ``__aiter__`` makes the
+    fresh ``threading.local`` for the per-call statistics), and ``__aiter__`` makes the
     call's ``RetryCallState`` the same way, from one built by tenacity's
     ``__init__``: the same attributes and starting values, without running
     either ``__init__`` (keyword arguments and a dozen attribute stores) per call.
@@ -276,6 +265,6 @@ def retrying(
     # a copy of a dict holding every key is cheaper than a merge into a new one
     own = attributes.copy()
     own["before_sleep"] = before_sleep
-    own["_local"] = _CallLocal()
+    own["_local"] = threading.local()
     controller.__dict__ = own
     return controller
