@@ -76,6 +76,7 @@ _C = TypeVar("_C", bound="BaseClient")
 _R = TypeVar("_R")  # an operation's response class
 _EXPIRED_CODES = frozenset({"ExpiredTokenException", "ExpiredToken"})
 _Hooks = dict[str, list[Callable[[Any], Any]]]
+_GLOBAL_HOOK_LISTS = GLOBAL_HOOKS.values()  # a live view of the process-wide hooks
 
 
 @attrs.define
@@ -178,6 +179,7 @@ class BaseClient:
             raise ParamValidationError("transport", "must have an async send(request) method")
         self._transport: AsyncTransport = transport
         self._event_hooks = hooks_of(event_hooks)  # type: ignore[arg-type]
+        self._hook_lists = self._event_hooks.values()  # a live view: lists set or changed count
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._user_agent = user_agent(user_agent_extra)
@@ -347,9 +349,9 @@ class BaseClient:
 
     def _hooks(self) -> _Hooks | None:
         """This call's hooks (the client's, then the process-wide ones); None if none."""
-        own: _Hooks = self._event_hooks  # type: ignore[assignment]
-        if not any(own.values()) and not any(GLOBAL_HOOKS.values()):
+        if not any(self._hook_lists) and not any(_GLOBAL_HOOK_LISTS):
             return None
+        own: _Hooks = self._event_hooks  # type: ignore[assignment]
         return {name: [*own[name], *GLOBAL_HOOKS[name]] for name in NAMES}
 
     async def _call(
@@ -395,7 +397,8 @@ class BaseClient:
             self._check_usable()
             call.region = self._region or ""
             url = f"{self._base}{wire.path}{'?' + wire.query if wire.query else ''}"
-            async for attempt in retrying(self._retry, self._before_sleep(call)):
+            before_sleep = log_before_sleep if call.hooks is None else self._before_sleep(call)
+            async for attempt in retrying(self._retry, before_sleep):
                 with attempt:
                     return await self._attempt(call, wire, url, attempt.retry_state.attempt_number)
         except CognitoSyncError as exc:
@@ -440,7 +443,8 @@ class BaseClient:
                     op.name, n, elapsed * 1000, type(exc).__name__,
                 )
             call.status = call.request_id = None
-            await self._response(call, n, elapsed, exc)
+            if hooks is not None:
+                await self._response(call, n, elapsed, exc)
             raise
         elapsed = time.perf_counter() - start
         if limiter is not None:
@@ -454,9 +458,11 @@ class BaseClient:
                 raise err
             result = read_answer(op, resp, n, call.reader)
         except CognitoSyncError as exc:
-            await self._response(call, n, elapsed, exc)
+            if hooks is not None:
+                await self._response(call, n, elapsed, exc)
             raise
-        await self._response(call, n, elapsed, None)
+        if hooks is not None:  # (no coroutine made and awaited when nobody listens)
+            await self._response(call, n, elapsed, None)
         return result
 
     async def _response(

@@ -67,23 +67,9 @@ _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _VALUE_MAX = 1_048_575
 
 
-def _patch_ok(op: Any, key: Any, sync_count: Any, value: Any, date: Any) -> bool:
-    """A valid patch's fields, in one expression (``_PATCH_RULES`` word an error)."""
-    return (
-        (op == "replace" or op == "remove") and type(op) is str
-        and type(key) is str and 0 < len(key) <= 1024
-        and (key.isascii() or not _SURROGATE.search(key))
-        and type(sync_count) is int and _LONG_MIN <= sync_count <= _LONG_MAX
-        and (value is None or (
-            type(value) is str and len(value) <= _VALUE_MAX
-            and (value.isascii() or not _SURROGATE.search(value))
-        ))
-        and (date is None or val.timestamp_ok(date))
-    )
-
-
-# the rules of each field, run only for a patch that failed ``_patch_ok``: they
-# decide which field broke which rule and word the ParamValidationError
+# the rules of each field, run only for a patch that failed the one-expression check
+# of ``RecordPatch.__init__``: they decide which field broke which rule and word the
+# ParamValidationError
 _PATCH_RULES = {
     "op": val.OPERATION,
     "key": val.RECORD_KEY,
@@ -93,8 +79,22 @@ _PATCH_RULES = {
 }
 
 
+class _SentForm:
+    """A slot for a patch's wire form, made when the patch is built and checked.
+
+    It holds the field values it was made from next to the wire dict; a call
+    sends the dict when every field is still that very object (an assigned
+    field is a different object, or an identical one: the same immutable
+    value), else checks the patch again and makes it anew. Not a field: it is
+    not compared, shown, pickled or copied (a copy is checked when sent).
+    """
+
+    __slots__ = ("_sent",)
+    _sent: tuple[Any, Any, Any, Any, Any, dict[str, Any]]
+
+
 @attrs.define(kw_only=False)
-class RecordPatch:
+class RecordPatch(_SentForm):
     """One change to a record: ``op`` is ``"replace"`` (with ``value``) or ``"remove"``.
 
     ``sync_count`` is the record's current sync count (0 for a key never seen).
@@ -108,11 +108,39 @@ class RecordPatch:
     value: str | None = None
     device_last_modified_date: datetime | None = None
 
-    def __attrs_post_init__(self) -> None:
-        if not _patch_ok(
-            self.op, self.key, self.sync_count, self.value, self.device_last_modified_date
+    # attrs' own __init__ would set the fields and call a post-init hook; this one
+    # sets them, checks the arguments in one expression (the only place a patch's
+    # rules are checked; ``_PATCH_RULES`` word an error) and keeps the wire form
+    def __init__(
+        self,
+        op: str,
+        key: str,
+        sync_count: int,
+        value: str | None = None,
+        device_last_modified_date: datetime | None = None,
+    ) -> None:
+        self.op = op
+        self.key = key
+        self.sync_count = sync_count
+        self.value = value
+        self.device_last_modified_date = device_last_modified_date
+        if not (
+            type(op) is str and (op == "replace" or op == "remove")
+            and type(key) is str and 0 < len(key) <= 1024
+            and (key.isascii() or not _SURROGATE.search(key))
+            and type(sync_count) is int and _LONG_MIN <= sync_count <= _LONG_MAX
+            and (value is None or (
+                type(value) is str and len(value) <= _VALUE_MAX
+                and (value.isascii() or not _SURROGATE.search(value))
+            ))
+            and (device_last_modified_date is None or val.timestamp_ok(device_last_modified_date))
         ):
             _explain_patch(self)
+        self._sent = (op, key, sync_count, value, device_last_modified_date,  # type: ignore[misc]
+                      _patch_dict(op, key, sync_count, value, device_last_modified_date)
+                      if device_last_modified_date is not None else
+                      {"Op": op, "Key": key, "SyncCount": sync_count} if value is None else
+                      {"Op": op, "Key": key, "Value": value, "SyncCount": sync_count})
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Op": self.op, "Key": self.key}
@@ -124,31 +152,45 @@ class RecordPatch:
         return out
 
 
+def _patch_dict(op: Any, key: Any, n: Any, v: Any, date: Any) -> dict[str, Any]:
+    """A checked patch's wire dict (the members in boto3's order)."""
+    if v is None:
+        d: dict[str, Any] = {"Op": op, "Key": key, "SyncCount": n}
+    else:
+        d = {"Op": op, "Key": key, "Value": v, "SyncCount": n}
+    if date is not None:
+        d["DeviceLastModifiedDate"] = epoch_seconds(date)
+    return d
+
+
 def _explain_patch(patch: RecordPatch) -> None:
     for field in attrs.fields(RecordPatch):
         _PATCH_RULES[field.name](patch, field, getattr(patch, field.name))
 
 
 def patches_wire(value: Any) -> list[dict[str, Any]]:
-    """The wire form of a call's ``record_patches``, each patch checked again
-    (a field may have been assigned since it was built) in the same pass."""
+    """The wire form of a call's ``record_patches`` (``validate`` has checked that it
+    is a list of ``RecordPatch``): each patch's form made when it was built, or, for
+    a patch with a field assigned since (or a copy), the patch checked again by
+    building it anew from its fields, and that form kept."""
     if type(value) is not list:
         raise ParamValidationError("record_patches", "must be a list of RecordPatch")
     out: list[dict[str, Any]] = []
     append = out.append
-    ok = _patch_ok
     for p in value:
-        if type(p) is not RecordPatch:
-            raise ParamValidationError("record_patches", "must be a list of RecordPatch")
-        op, key, n, v, date = p.op, p.key, p.sync_count, p.value, p.device_last_modified_date
-        if not ok(op, key, n, v, date):
-            _explain_patch(p)
-        if v is None:
-            d: dict[str, Any] = {"Op": op, "Key": key, "SyncCount": n}
-        else:
-            d = {"Op": op, "Key": key, "Value": v, "SyncCount": n}
-        if date is not None:
-            d["DeviceLastModifiedDate"] = epoch_seconds(date)
+        try:
+            op, key, n, v, date, d = p._sent
+        except AttributeError:  # a copy or an unpickled patch: no form kept
+            d = None
+        if (
+            d is None or p.op is not op or p.key is not key or p.sync_count is not n
+            or p.value is not v or p.device_last_modified_date is not date
+        ):
+            sent = RecordPatch(
+                p.op, p.key, p.sync_count, p.value, p.device_last_modified_date
+            )._sent
+            p._sent = sent
+            d = sent[5]
         append(d)
     return out
 
@@ -329,11 +371,17 @@ def _records(value: Any, member: str = "Records") -> list[Record]:
         if type(d) is not dict:
             raise _shape_error(f"{member}[{len(out)}]", "an object", d)
         g = d.get
-        k = g("Key")
+        try:  # the members the service always sends (a subscript costs less than a get)
+            k = d["Key"]
+            n = d["SyncCount"]
+            lmd = d["LastModifiedDate"]
+            by = d["LastModifiedBy"]
+        except KeyError:  # one left out: read as null, as every member is
+            k = g("Key")
+            n = g("SyncCount")
+            lmd = g("LastModifiedDate")
+            by = g("LastModifiedBy")
         v = g("Value")
-        n = g("SyncCount")
-        lmd = g("LastModifiedDate")
-        by = g("LastModifiedBy")
         dlmd = g("DeviceLastModifiedDate")
         r = new(cls)
         if (

@@ -3,6 +3,7 @@ it waits, and that every attempt is signed afresh."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
@@ -405,3 +406,59 @@ async def test_signature_error_without_skew_not_retried(server: Server) -> None:
             await describe(client)
     assert info.value.code == "InvalidSignatureException"
     assert server.count == 1
+
+
+# ---------------------------------------------------------------- concurrent calls
+
+
+async def test_concurrent_calls_retry_independently(server: Server) -> None:
+    """Each call has its own tenacity controller and attempt state: calls in flight
+    together on one client, each throttled a different number of times (some
+    interleaved with others' retries), each make exactly their own attempts and
+    end as their own last answer says."""
+    failures = {f"d{i}": i % 4 for i in range(12)}  # d3, d7, d11: 3 failures = exhausted
+    seen_by: dict[str, int] = {}
+
+    async def handler(request: web.Request, seen: Seen) -> web.StreamResponse:
+        name = seen.path.rsplit("/", 1)[-1]
+        seen_by[name] = seen_by.get(name, 0) + 1
+        await asyncio.sleep(0.001 * (hash(name) % 3))  # answers come back out of order
+        if seen_by[name] <= failures[name]:
+            return await reply(429, error="TooManyRequestsException")(request, seen)
+        return await reply(200, {"Dataset": {"DatasetName": name, "NumRecords": seen_by[name]}})(
+            request, seen
+        )
+
+    server.handler = handler
+    retries: list[int] = []
+
+    def on_retry(event: object) -> None:
+        retries.append(event.attempt)  # type: ignore[attr-defined]
+
+    async with server.client(max_attempts=3, event_hooks={"retry": [on_retry]}) as client:
+
+        async def one(name: str) -> object:
+            try:
+                return await client.describe_dataset(
+                    identity_pool_id=POOL, identity_id=IDENTITY, dataset_name=name
+                )
+            except TooManyRequestsException as exc:
+                return exc
+
+        for _round in range(2):  # the same client again: nothing left over from before
+            seen_by.clear()
+            retries.clear()
+            results = await asyncio.gather(*(one(name) for name in failures))
+            for name, result in zip(failures, results, strict=True):
+                if failures[name] >= 3:
+                    assert isinstance(result, TooManyRequestsException), name
+                    assert result.attempts == 3  # type: ignore[attr-defined]
+                    assert seen_by[name] == 3
+                else:
+                    assert result.dataset.dataset_name == name  # type: ignore[attr-defined]
+                    assert result.dataset.num_records == failures[name] + 1  # type: ignore[attr-defined]
+                    assert seen_by[name] == failures[name] + 1
+            # a retry event for each failed attempt another followed, numbered per call
+            assert sorted(retries) == sorted(
+                n for k in failures.values() for n in range(1, min(k, 2) + 1)
+            )
