@@ -10,10 +10,10 @@ exponential backoff with full jitter, or the service's ``Retry-After`` /
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -66,16 +66,8 @@ def _delay(param: str) -> Callable[[Any, Any, Any], None]:
     return check
 
 
-class _ControllerSlot:
-    """A slot for the attributes of a ``RetryConfig``'s tenacity controller, set
-    at its first call (``retrying``); not a field: not compared, shown or pickled."""
-
-    __slots__ = ("_controller",)
-    _controller: dict[str, Any]
-
-
 @attrs.frozen
-class RetryConfig(_ControllerSlot):
+class RetryConfig:
     """``max_attempts`` counts the first try (1 turns retrying off)."""
 
     max_attempts: int = attrs.field(default=5, validator=_attempts)
@@ -180,38 +172,17 @@ class Retrying(AsyncRetrying):
     attempt is returned directly, and when it succeeds the iteration ends (as
     tenacity ends it: a success is not retried). Every later step (the retry
     predicate, the stop rule, the wait, ``before_sleep``) is tenacity's own.
-
-    ``retrying`` makes one per call from a controller built once per
-    ``RetryConfig`` by tenacity's own constructor (its attributes copied, a
-    fresh ``threading.local`` for the per-call statistics), and ``__aiter__`` makes the
-    call's ``RetryCallState`` the same way, from one built by tenacity's
-    ``__init__``: the same attributes and starting values, without running
-    either ``__init__`` (keyword arguments and a dozen attribute stores) per call.
     """
 
     _succeeded = False
 
-    def begin(self) -> None:  # tenacity's, on a controller that has not run yet
-        self._local.statistics = {
-            "start_time": time.monotonic(),
-            "attempt_number": 1,
-            "idle_for": 0,
-            "delay_since_first_attempt": 0,
-        }
-
-    def __aiter__(self) -> Retrying:
-        if not self.enabled:
-            super().__aiter__()
-            return self
-        self.begin()
-        state = _new(RetryCallState)
-        attributes = _FRESH_STATE.copy()  # (a copy of a dict is cheaper than a new one)
-        attributes["start_time"] = time.monotonic()
-        attributes["retry_object"] = self
-        attributes["kwargs"] = {}
-        state.__dict__ = attributes
-        self._retry_state = state
-        return self
+    def begin(self) -> None:  # tenacity's, reading its thread-local statistics once
+        stats = self.statistics
+        stats.clear()
+        stats["start_time"] = time.monotonic()
+        stats["attempt_number"] = 1
+        stats["idle_for"] = 0
+        stats["delay_since_first_attempt"] = 0
 
     async def __anext__(self) -> AttemptManager:
         if self._succeeded:
@@ -227,27 +198,15 @@ class Retrying(AsyncRetrying):
         return await super().__anext__()
 
 
-_new = object.__new__
-# a RetryCallState as tenacity's __init__ leaves it (start_time, retry_object and
-# kwargs are set per call)
-_FRESH_STATE = dict(vars(RetryCallState(None, fn=None, args=(), kwargs={})))  # type: ignore[arg-type]
-
-
-def _prototype(config: RetryConfig) -> dict[str, Any]:
-    """The attributes of a controller for ``config``, as tenacity's constructor sets
-    them (the stop rule, wait and retry predicate hold no per-call state), less
-    its ``threading.local``; built at the config's first call and kept on it."""
-    controller = Retrying(
-        stop=stop_after_attempt(config.max_attempts),
-        wait=wait_retry_after_or_full_jitter(config.base_delay, config.max_delay),
-        retry=retry_if_exception(is_retryable),
-        reraise=True,
-        before_sleep=log_before_sleep,
+@functools.lru_cache(maxsize=64)
+def _policy(config: RetryConfig) -> tuple[Any, Any, Any]:
+    """The stop rule, wait and retry predicate of ``config``: built once (they hold
+    no per-call state), shared by the controllers of every call."""
+    return (
+        stop_after_attempt(config.max_attempts),
+        wait_retry_after_or_full_jitter(config.base_delay, config.max_delay),
+        retry_if_exception(is_retryable),
     )
-    attributes = dict(vars(controller))
-    attributes["_local"] = None  # each call's own (kept as a key: see retrying)
-    object.__setattr__(config, "_controller", attributes)  # a frozen class: not a field
-    return attributes
 
 
 def retrying(
@@ -257,14 +216,5 @@ def retrying(
     """A fresh tenacity controller for one call's attempts (``async for attempt in
     retrying(config): with attempt: return ...``); ``before_sleep`` logs (and tells
     the hooks)."""
-    try:
-        attributes = config._controller
-    except AttributeError:
-        attributes = _prototype(config)
-    controller = _new(Retrying)
-    # a copy of a dict holding every key is cheaper than a merge into a new one
-    own = attributes.copy()
-    own["before_sleep"] = before_sleep
-    own["_local"] = threading.local()
-    controller.__dict__ = own
-    return controller
+    stop, wait, retry = _policy(config)
+    return Retrying(stop=stop, wait=wait, retry=retry, reraise=True, before_sleep=before_sleep)
