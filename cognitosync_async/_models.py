@@ -427,13 +427,15 @@ def usual_records(
     for d in value:
         if type(d) is not dict:
             return None
-        g = d.get
-        k = g("Key")
-        v = g("Value")
-        n = g("SyncCount")
-        lmd = g("LastModifiedDate")
-        by = g("LastModifiedBy")
-        dlmd = g("DeviceLastModifiedDate")
+        try:  # the members the service always sends (a subscript costs less than a get)
+            k = d["Key"]
+            n = d["SyncCount"]
+            lmd = d["LastModifiedDate"]
+            by = d["LastModifiedBy"]
+        except KeyError:  # one left out: the typed parser reads it as null
+            return None
+        v = d.get("Value")
+        dlmd = d.get("DeviceLastModifiedDate")
         if not (
             type(k) is st
             and (v is none or type(v) is st)
