@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.records import records_member
 
 from cognitosync_async import (
     CognitoSyncClient,
@@ -42,19 +43,6 @@ def test_iso_of_epoch_edges(value: float) -> None:
     assert iso_of_epoch(value) == _iso(datetime.fromtimestamp(value, timezone.utc))
 
 
-_member = st.one_of(
-    st.none(), st.text(max_size=5), st.integers(-3, 3), st.booleans(),
-    st.floats(min_value=-1e12, max_value=3e11, allow_nan=False), st.just("2024-01-02T03:04:05Z"),
-)
-_usual = st.fixed_dictionaries({
-    "Key": st.text(max_size=5), "Value": st.one_of(st.none(), st.text(max_size=5)),
-    "SyncCount": st.integers(0, 10**6), "LastModifiedBy": st.one_of(st.none(), st.text()),
-    "LastModifiedDate": st.floats(min_value=0, max_value=4e9),
-    "DeviceLastModifiedDate": st.one_of(st.none(), st.floats(min_value=0, max_value=4e9)),
-})
-_odd = st.dictionaries(
-    st.sampled_from(["Key", "Value", "SyncCount", "LastModifiedBy", "LastModifiedDate",
-                     "DeviceLastModifiedDate"]), _member)
 
 
 def _typed(page: Any) -> Any:
@@ -71,8 +59,7 @@ def _raw(page: Any) -> Any:
         return (type(exc), str(exc))
 
 
-@given(st.one_of(st.lists(_usual, max_size=6), st.lists(st.one_of(_usual, _odd, st.integers()),
-                                                         max_size=6), st.none(), st.text()))
+@given(records_member)
 def test_raw_records_are_the_typed_records_json(page: Any) -> None:
     """Same dicts for every page, same error (type and message) for a bad one."""
     assert _raw(page) == _typed(page)

@@ -10,23 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.records import records_member
 
 from cognitosync_async._models import _MAX_EPOCH, _MIN_EPOCH, _records
 from cognitosync_async.mirror._engine import epoch_ms, ms_of_epoch, record_row, record_rows
-
-_member = st.one_of(
-    st.none(), st.text(max_size=5), st.integers(-3, 3), st.booleans(),
-    st.floats(min_value=-1e12, max_value=3e11, allow_nan=False), st.just("2024-01-02T03:04:05Z"),
-)
-_usual = st.fixed_dictionaries({
-    "Key": st.text(max_size=5), "Value": st.one_of(st.none(), st.text(max_size=5)),
-    "SyncCount": st.integers(0, 10**6), "LastModifiedBy": st.one_of(st.none(), st.text()),
-    "LastModifiedDate": st.floats(min_value=0, max_value=4e9),
-    "DeviceLastModifiedDate": st.one_of(st.none(), st.floats(min_value=0, max_value=4e9)),
-})
-_odd = st.dictionaries(
-    st.sampled_from(["Key", "Value", "SyncCount", "LastModifiedBy", "LastModifiedDate",
-                     "DeviceLastModifiedDate"]), _member)
 
 
 @given(st.floats(min_value=_MIN_EPOCH, max_value=_MAX_EPOCH - 1))
@@ -48,8 +35,7 @@ def _outcome(read: Any, page: Any) -> Any:
         return (type(exc), str(exc))
 
 
-@given(st.one_of(st.lists(_usual, max_size=6), st.lists(st.one_of(_usual, _odd, st.integers()),
-                                                         max_size=6), st.none(), st.text()))
+@given(records_member)
 def test_raw_rows_are_the_typed_records_rows(page: Any) -> None:
     """Same rows for every page (a record without a key has none), same error
     (type and message) for a bad one."""
