@@ -397,8 +397,7 @@ class BaseClient:
             self._check_usable()
             call.region = self._region or ""
             url = f"{self._base}{wire.path}{'?' + wire.query if wire.query else ''}"
-            before_sleep = log_before_sleep if call.hooks is None else self._before_sleep(call)
-            async for attempt in retrying(self._retry, before_sleep):
+            async for attempt in retrying(self._retry, self._before_sleep(call)):
                 with attempt:
                     return await self._attempt(call, wire, url, attempt.retry_state.attempt_number)
         except CognitoSyncError as exc:

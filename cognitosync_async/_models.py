@@ -136,11 +136,14 @@ class RecordPatch(_SentForm):
             and (device_last_modified_date is None or val.timestamp_ok(device_last_modified_date))
         ):
             _explain_patch(self)
-        self._sent = (op, key, sync_count, value, device_last_modified_date,  # type: ignore[misc]
-                      _patch_dict(op, key, sync_count, value, device_last_modified_date)
-                      if device_last_modified_date is not None else
-                      {"Op": op, "Key": key, "SyncCount": sync_count} if value is None else
-                      {"Op": op, "Key": key, "Value": value, "SyncCount": sync_count})
+        # the wire dict, members in boto3's order
+        if value is None:
+            d: dict[str, Any] = {"Op": op, "Key": key, "SyncCount": sync_count}
+        else:
+            d = {"Op": op, "Key": key, "Value": value, "SyncCount": sync_count}
+        if device_last_modified_date is not None:
+            d["DeviceLastModifiedDate"] = epoch_seconds(device_last_modified_date)
+        self._sent = (op, key, sync_count, value, device_last_modified_date, d)  # type: ignore[misc]
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"Op": self.op, "Key": self.key}
@@ -150,17 +153,6 @@ class RecordPatch(_SentForm):
         if self.device_last_modified_date is not None:
             out["DeviceLastModifiedDate"] = epoch_seconds(self.device_last_modified_date)
         return out
-
-
-def _patch_dict(op: Any, key: Any, n: Any, v: Any, date: Any) -> dict[str, Any]:
-    """A checked patch's wire dict (the members in boto3's order)."""
-    if v is None:
-        d: dict[str, Any] = {"Op": op, "Key": key, "SyncCount": n}
-    else:
-        d = {"Op": op, "Key": key, "Value": v, "SyncCount": n}
-    if date is not None:
-        d["DeviceLastModifiedDate"] = epoch_seconds(date)
-    return d
 
 
 def _explain_patch(patch: RecordPatch) -> None:
